@@ -1,0 +1,74 @@
+"""The model file: safetensors weights with a JSON header; loading never runs code.
+
+The header (format name and version, syngen version, model kind, config, metadata, transform
+parameters, training history) is stored as one JSON string in the safetensors metadata, so a
+model is a single file that ``safetensors`` can read without trusting it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from .io import atomic_path
+
+FORMAT = "syngen-model"
+FORMAT_VERSION = 1
+
+
+class ModelFileError(ValueError):
+    """The file is not a syngen model this version can read."""
+
+
+def save_model(path: str | Path, header: dict, tensors: dict[str, torch.Tensor]) -> None:
+    from . import __version__
+
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "syngen_version": __version__,
+        **header,
+    }
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={FORMAT: json.dumps(header)})
+
+
+def load_model_file(path: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such model file")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelFileError(f"{path}: not a syngen model file (or it is corrupt): {exc}") from exc
+    if FORMAT not in meta:
+        raise ModelFileError(f"{path}: a safetensors file, but not one written by syngen")
+    try:
+        header = json.loads(meta[FORMAT])
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"{path}: the model header is corrupt: {exc}") from exc
+    version = header.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: model format version {version!r} is newer than this syngen reads "
+            f"({FORMAT_VERSION}); upgrade syngen"
+        )
+    return header, tensors
+
+
+def load(path: str | Path):
+    """Load any syngen model file and return the model of the right class."""
+    header, tensors = load_model_file(path)
+    kind = header.get("kind")
+    if kind == "tabular":
+        from .tabular import TabularGAN
+
+        return TabularGAN._from_file(header, tensors)
+    raise ModelFileError(f"{path}: unknown model kind {kind!r}")

@@ -1,0 +1,87 @@
+"""Hyper-parameters of the conditional tabular GAN, with the defaults of the CTGAN paper."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+
+
+@dataclass
+class TabularConfig:
+    """Everything that shapes a TabularGAN fit.
+
+    ``batch_size``, ``epochs`` and ``pac`` left as ``None`` are chosen from the number of rows
+    (see ``resolved``): the paper's 500 / 300 / 10 for large tables, smaller batches and more
+    epochs for small ones, which otherwise get too few updates to learn anything.
+    """
+
+    embedding_dim: int = 128
+    generator_dims: tuple[int, ...] = (256, 256)
+    discriminator_dims: tuple[int, ...] = (256, 256)
+    generator_lr: float = 2e-4
+    generator_decay: float = 1e-6
+    discriminator_lr: float = 2e-4
+    discriminator_decay: float = 1e-6
+    batch_size: int | None = None
+    epochs: int | None = None
+    pac: int | None = None
+    discriminator_steps: int = 1
+    log_frequency: bool = True
+    gradient_penalty: float = 10.0
+    gumbel_tau: float = 0.2
+    max_modes: int = 10
+    max_categories: int = 500
+    discrete_threshold: int = 20
+    transformer_sample_size: int = 10_000
+    calibrate: bool = True
+    max_seconds: float | None = None
+    device: str = "auto"
+    seed: int | None = None
+    verbose: bool = False
+
+    def __post_init__(self) -> None:
+        self.generator_dims = tuple(self.generator_dims)
+        self.discriminator_dims = tuple(self.discriminator_dims)
+        for name in ("embedding_dim", "discriminator_steps", "max_modes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        for name in ("batch_size", "epochs", "pac"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+        if self.batch_size is not None and self.pac is not None and self.batch_size % self.pac:
+            raise ValueError(
+                f"batch_size ({self.batch_size}) must be a multiple of pac ({self.pac})"
+            )
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise ValueError(f"max_seconds must be positive, got {self.max_seconds}")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}")
+
+    def resolved(self, n_rows: int) -> TabularConfig:
+        """A copy with the size-dependent defaults filled in for a table of ``n_rows``."""
+        pac = self.pac or 10
+        batch = self.batch_size
+        if batch is None:
+            # Keep at least ~8 updates per epoch on small tables; 500 from 4,000 rows up.
+            batch = min(500, max(pac * 2, n_rows // 8 // pac * pac))
+        epochs = self.epochs
+        if epochs is None:
+            steps_per_epoch = max(1, n_rows // batch)
+            # The paper's 300 epochs, and never fewer than ~4,000 updates in all.
+            epochs = max(300, math.ceil(4000 / steps_per_epoch)) if n_rows < 4000 else 300
+        return replace(self, batch_size=batch, epochs=epochs, pac=pac)
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["generator_dims"] = list(self.generator_dims)
+        out["discriminator_dims"] = list(self.discriminator_dims)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TabularConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown TabularConfig fields {unknown}; known: {sorted(known)}")
+        return cls(**data)

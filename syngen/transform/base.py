@@ -1,0 +1,97 @@
+"""What every column transform shares: the span it occupies and how its dtype comes back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class SpanSpec:
+    """One block of the model's row vector.
+
+    ``activation`` is ``"tanh"`` (one scalar in [-1, 1]) or ``"softmax"`` (a one-hot of
+    ``width`` classes); ``role`` says what the block means: ``value``, ``mode``, ``category``
+    or ``null``. Only ``category`` blocks are offered to the conditional vector.
+    """
+
+    width: int
+    activation: str
+    role: str
+
+
+class ColumnTransform:
+    """Reversible map between one column and its encoded parts.
+
+    ``encode`` returns one array per span: float32 scalars for tanh spans, int32 class codes for
+    softmax spans (the compact form: the dense one-hot is built per batch, never for the table).
+    """
+
+    name: str = ""
+    spans: list[SpanSpec]
+
+    def fit(self, s: pd.Series, rng: np.random.Generator) -> ColumnTransform:
+        raise NotImplementedError
+
+    def encode(self, s: pd.Series, rng: np.random.Generator) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def decode(self, parts: list[np.ndarray], rng: np.random.Generator, n: int, offset: int = 0):
+        raise NotImplementedError
+
+    def to_dict(self) -> dict:
+        raise NotImplementedError
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ColumnTransform:
+        raise NotImplementedError
+
+
+def dtype_to_json(s: pd.Series) -> dict:
+    """The column's dtype, in a form ``restore_dtype`` can rebuild (categories included)."""
+    out = {"dtype": str(s.dtype)}
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        out["categories"] = [to_json_scalar(v) for v in s.dtype.categories]
+        out["ordered"] = bool(s.dtype.ordered)
+    return out
+
+
+def restore_dtype(values, dtype: dict, name: str) -> pd.Series:
+    """A Series named ``name`` with the original dtype described by ``dtype_to_json``."""
+    s = pd.Series(values, name=name)
+    kind = dtype["dtype"]
+    if kind == "category":
+        cat = pd.CategoricalDtype(dtype["categories"], ordered=dtype.get("ordered", False))
+        return s.astype(cat)
+    if kind == "object":
+        return s.astype(object).where(s.notna(), None)
+    if kind in ("bool", "boolean") and s.isna().any():
+        return s.astype("boolean")
+    if kind.startswith("int") and s.isna().any():  # a numpy int column cannot hold a null
+        return s.astype(kind.replace("int", "Int"))
+    return s.astype(kind)
+
+
+def to_json_scalar(value):
+    """A category or constant as a JSON value (numpy scalars and timestamps included)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
+        return {"timestamp": value.isoformat()}
+    if isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"cannot store value {value!r} of type {type(value).__name__} in a model file")
+
+
+def from_json_scalar(value):
+    if isinstance(value, dict) and "timestamp" in value:
+        return pd.Timestamp(value["timestamp"])
+    return value

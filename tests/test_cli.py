@@ -1,0 +1,133 @@
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from syngen.cli import main
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, mixed):
+    d = tmp_path_factory.mktemp("cli")
+    data = mixed.drop(columns=["opened"])  # CSV has no tz dtype; covered by the API tests
+    data.to_csv(d / "data.csv", index=False)
+    mixed.to_parquet(d / "data.parquet")
+    return d
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result
+
+
+def test_fit_then_sample_csv_and_parquet(files, mixed):
+    for name in ("data.csv", "data.parquet"):
+        model = files / f"{name}.syngen"
+        r = run(
+            "fit",
+            files / name,
+            "-o",
+            model,
+            "--epochs",
+            2,
+            "--batch-size",
+            100,
+            "--seed",
+            0,
+            "--quiet",
+        )
+        assert r.exit_code == 0, r.output
+        assert "model written to" in r.output
+        out = files / f"{name}.out.parquet"
+        r = run("sample", model, "-n", 321, "-o", out, "--seed", 1, "-c", "group=b")
+        assert r.exit_code == 0, r.output
+        rows = pd.read_parquet(out)
+        assert len(rows) == 321 and (rows["group"] == "b").all()
+    r = run(
+        "sample",
+        files / "data.csv.syngen",
+        "-n",
+        50,
+        "-o",
+        files / "o.csv",
+        "-c",
+        "visits=2",
+        "-c",
+        "active=true",
+    )
+    assert r.exit_code == 0, r.output
+    rows = pd.read_csv(files / "o.csv")
+    assert (rows["visits"] == 2).all() and rows["active"].all()
+
+
+def test_metadata_override_file(files):
+    meta = files / "meta.json"
+    meta.write_text(json.dumps({"columns": {**{c: None for c in []}}}))
+    kinds = {
+        "customer_id": "id",
+        "group": "categorical",
+        "city": "categorical",
+        "amount": "numerical",
+        "age": "integer",
+        "visits": "categorical",
+        "active": "boolean",
+        "flag": "boolean",
+        "country": "constant",
+    }
+    meta.write_text(json.dumps({"columns": kinds}))
+    r = run(
+        "fit",
+        files / "data.csv",
+        "-o",
+        files / "m2.syngen",
+        "--epochs",
+        1,
+        "--metadata",
+        meta,
+        "--quiet",
+    )
+    assert r.exit_code == 0, r.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["fit", "{d}/data.txt", "-o", "{d}/m"], "use a .csv or .parquet"),
+        (["fit", "{d}/data.csv", "-o", "{d}/m", "--epochs", "0"], "--epochs"),
+        (["sample", "{d}/data.csv", "-n", "5", "-o", "{d}/x.csv"], "not a syngen model file"),
+        (
+            ["sample", "{d}/data.csv.syngen", "-n", "5", "-o", "{d}/x.csv", "-c", "group=zzz"],
+            "not seen",
+        ),
+        (
+            ["sample", "{d}/data.csv.syngen", "-n", "5", "-o", "{d}/x.csv", "-c", "nogroup"],
+            "COLUMN=VALUE",
+        ),
+        (["sample", "{d}/data.csv.syngen", "-n", "5", "-o", "{d}/x.json"], "use a .csv"),
+    ],
+)
+def test_bad_input_gives_one_line_error_and_no_output(files, args, message):
+    (files / "data.txt").write_text("a,b\n1,2\n")
+    r = run(*[a.format(d=files) for a in args])
+    assert r.exit_code != 0
+    assert message in r.output
+    assert "Traceback" not in r.output
+    assert not (files / "x.csv").exists() and not (files / "m").exists()
+
+
+def test_empty_and_all_null_inputs(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    r = run("fit", tmp_path / "empty.csv", "-o", tmp_path / "m")
+    assert r.exit_code == 1 and "empty" in r.output
+    (tmp_path / "nulls.csv").write_text("a,b\n1,\n2,\n3,\n")
+    r = run("fit", tmp_path / "nulls.csv", "-o", tmp_path / "m")
+    assert r.exit_code == 1 and "'b' is entirely null" in r.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_help_explains_options():
+    r = run("fit", "--help")
+    assert r.exit_code == 0 and "--epochs" in r.output and "--metadata" in r.output
+    r = run("sample", "--help")
+    assert "COLUMN=VALUE" in r.output

@@ -1,0 +1,28 @@
+import pandas as pd
+import pytest
+
+from syngen.io import TableWriter, read_table, write_table
+
+
+def test_round_trip_both_formats(tmp_path):
+    df = pd.DataFrame({"a": [1, 2, 3], "b": ["x", None, "z"]})
+    for name in ("t.csv", "t.parquet"):
+        write_table(df, tmp_path / name)
+        back = read_table(tmp_path / name)
+        assert back["a"].tolist() == [1, 2, 3] and back["b"].isna().tolist() == [False, True, False]
+
+
+def test_writer_leaves_nothing_when_interrupted(tmp_path):
+    with pytest.raises(RuntimeError):
+        with TableWriter(tmp_path / "out.parquet") as w:
+            w.write(pd.DataFrame({"a": [1]}))
+            raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_read_errors_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        read_table(tmp_path / "missing.csv")
+    (tmp_path / "bad.parquet").write_text("garbage")
+    with pytest.raises(ValueError, match="bad.parquet: cannot read it as parquet"):
+        read_table(tmp_path / "bad.parquet")
