@@ -169,7 +169,7 @@ class TabularGAN:
                     cond, _, _, rows = draw(True)
                     with torch.no_grad():
                         z = torch.randn(b, cfg.embedding_dim, device=dev)
-                        fake = self.layout_.activate(G(torch.cat([z, cond], 1)), cfg.gumbel_tau)
+                        fake = self.layout_.activate(G(z, cond), cfg.gumbel_tau)
                     perm = rng.permutation(b)
                     real = torch.cat([real_rows(rows[perm]), cond[perm]], 1)
                     fake = torch.cat([fake, cond], 1)
@@ -180,7 +180,7 @@ class TabularGAN:
                     opt_d.step()
                 cond, col, g, _ = draw(False)
                 z = torch.randn(b, cfg.embedding_dim, device=dev)
-                raw = G(torch.cat([z, cond], 1))
+                raw = G(z, cond)
                 fake = self.layout_.activate(raw, cfg.gumbel_tau)
                 D.requires_grad_(False)
                 loss_g = -D(torch.cat([fake, cond], 1)).mean()
@@ -275,8 +275,8 @@ class TabularGAN:
                 g = np.full(b, fixed_g)
             else:
                 g = self.sampler_.sample_original(b, rng)[1]
-            encoded = tt.from_dense(self._generate(b, g, gen))
-            frame = tt.decode(encoded.codes, encoded.scalars, rng, offset=candidates)
+            codes, scalars = self._generate(b, g, gen)
+            frame = tt.decode(codes, scalars, rng, offset=candidates)
             candidates += b
             if wanted:
                 keep = np.ones(len(frame), dtype=bool)
@@ -299,8 +299,8 @@ class TabularGAN:
                     "ask for fewer rows or relax the conditions"
                 )
 
-    def _generate(self, b: int, g: np.ndarray | None, gen: torch.Generator) -> np.ndarray:
-        """``b`` activated generator rows (dense, numpy) for condition classes ``g``."""
+    def _generate(self, b: int, g: np.ndarray | None, gen: torch.Generator):
+        """(class codes, scalars) of ``b`` generated rows for condition classes ``g``."""
         cfg = self.config_
         cond = np.zeros((b, 0), "float32") if g is None else self.sampler_.one_hot(g)
         self.generator_.eval()
@@ -308,15 +308,11 @@ class TabularGAN:
             with torch.no_grad():
                 cond_t = torch.from_numpy(cond).to(self.device_)
                 z = torch.randn(b, cfg.embedding_dim, device=self.device_, generator=gen)
-                out = self.layout_.activate(
-                    self.generator_(torch.cat([z, cond_t], 1)),
-                    cfg.gumbel_tau,
-                    generator=gen,
-                    bias=self.class_bias_,
-                )
+                raw = self.generator_(z, cond_t)
+                codes, scalars = self.layout_.sample(raw, generator=gen, bias=self.class_bias_)
         finally:
             self.generator_.train()
-        return out.cpu().numpy()
+        return codes.cpu().numpy(), scalars.cpu().numpy()
 
     def _calibrate(
         self, codes: np.ndarray, rng: np.random.Generator, rows: int = 20_000, rounds: int = 4
@@ -336,7 +332,7 @@ class TabularGAN:
         floor = 1.0 / rows
         for _ in range(rounds):
             g = self.sampler_.sample_original(rows, rng)[1] if self.sampler_.cond_dim else None
-            made = self.transformer_.from_dense(self._generate(rows, g, gen)).codes
+            made = self._generate(rows, g, gen)[0]
             share = np.concatenate(
                 [np.bincount(made[:, j], minlength=s.width) / rows for j, s in enumerate(spans)]
             )

@@ -16,22 +16,43 @@ class Residual(nn.Module):
         self.fc = nn.Linear(in_dim, out_dim)
         self.bn = nn.BatchNorm1d(out_dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([torch.relu(self.bn(self.fc(x))), x], dim=1)
-
 
 class Generator(nn.Module):
+    """CTGAN's residual generator: each block sees the outputs of all blocks before it and the
+    input, ``[h_k, ..., h_1, z, cond]``.
+
+    The concatenations are never materialised: a linear map of concatenated parts is the sum
+    of linear maps of the parts, so each layer is a chain of ``addmm`` on column blocks of its
+    weight -- the same parameters, without copying the growing feature matrix every layer.
+    """
+
     def __init__(self, in_dim: int, dims: tuple[int, ...], out_dim: int) -> None:
         super().__init__()
-        layers, width = [], in_dim
+        blocks, width = [], in_dim
         for d in dims:
-            layers.append(Residual(width, d))
+            blocks.append(Residual(width, d))
             width += d
-        layers.append(nn.Linear(width, out_dim))
-        self.net = nn.Sequential(*layers)
+        self.blocks = nn.ModuleList(blocks)
+        self.out = nn.Linear(width, out_dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+    @staticmethod
+    def _linear(parts: list[torch.Tensor], layer: nn.Linear) -> torch.Tensor:
+        out, col = None, 0
+        for part in parts:
+            w = layer.weight[:, col : col + part.shape[1]]
+            out = (
+                torch.nn.functional.linear(part, w, layer.bias)
+                if out is None
+                else torch.addmm(out, part, w.t())
+            )
+            col += part.shape[1]
+        return out
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        parts = [x for x in inputs if x.shape[1]]
+        for block in self.blocks:
+            parts.insert(0, torch.relu(block.bn(self._linear(parts, block.fc))))
+        return self._linear(parts, self.out)
 
 
 class Discriminator(nn.Module):
@@ -82,6 +103,9 @@ class OutputLayout(nn.Module):
         self.register_buffer("segment", torch.tensor(seg, dtype=torch.long), persistent=False)
         self.register_buffer("unpermute", torch.argsort(order), persistent=False)
         self.n_segments = len(set(seg))
+        self.soft_slices = [
+            (s.start, s.start + s.width) for s in layout if s.activation == "softmax"
+        ]
 
     def _segment_max(self, x: torch.Tensor) -> torch.Tensor:
         seg = self.segment.expand(x.shape[0], -1)
@@ -118,3 +142,22 @@ class OutputLayout(nn.Module):
         y = y / total[:, self.segment]
         out = torch.cat([torch.tanh(x[:, self.tanh_idx]), y], dim=1)
         return out[:, self.unpermute]
+
+    def sample(
+        self, x: torch.Tensor, generator: torch.Generator | None = None, bias=None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(class codes, tanh scalars) drawn from the raw output ``x``.
+
+        The arg-max of a Gumbel-softmax is the arg-max of logits plus Gumbel noise, whatever
+        the temperature: sampling skips the softmax and never builds the dense rows."""
+        u = torch.rand(x.shape[0], len(self.soft_idx), device=x.device, generator=generator)
+        noisy = x[:, self.soft_idx] - torch.log(-torch.log(u.clamp_min(1e-10)))
+        if bias is not None:
+            noisy = noisy + bias
+        codes, offset = [], 0
+        for start, end in self.soft_slices:
+            width = end - start
+            codes.append(noisy[:, offset : offset + width].argmax(dim=1))
+            offset += width
+        codes = torch.stack(codes, dim=1) if codes else x.new_zeros(x.shape[0], 0, dtype=torch.long)
+        return codes, torch.tanh(x[:, self.tanh_idx])
