@@ -145,6 +145,11 @@ def detect_kind(s: pd.Series) -> str:
     nonnull = s.dropna()
     if len(nonnull) == 0:
         raise MetadataError(f"column {name!r} is entirely null: drop it, or declare it 'constant'")
+    if pd.api.types.is_timedelta64_dtype(s) or pd.api.types.is_complex_dtype(s):
+        raise MetadataError(
+            f"column {name!r} has dtype {s.dtype}, which syngen does not model; convert it "
+            f"to numbers first, e.g. df[{name!r}].dt.total_seconds()"
+        )
     n_unique = nonnull.nunique()
     if n_unique == 1 and len(nonnull) == len(s):
         return "constant"
@@ -180,6 +185,12 @@ def _check_frame(df: object) -> None:
         raise MetadataError("data has no columns")
     if len(df) == 0:
         raise MetadataError("data has no rows")
+    odd = [c for c in df.columns if not isinstance(c, str)]
+    if odd:
+        raise MetadataError(
+            f"column names must be strings, got {odd[:5]}; "
+            "rename them, e.g. df.columns = df.columns.astype(str)"
+        )
     if df.columns.duplicated().any():
         dup = sorted(set(map(str, df.columns[df.columns.duplicated()])))
         raise MetadataError(f"data has duplicated column names {dup}; rename them")

@@ -63,3 +63,11 @@ def test_wrong_kind_names_column_and_fix():
 def test_not_a_frame():
     with pytest.raises(TypeError, match="DataFrame"):
         Metadata.detect([[1, 2]])
+
+
+def test_unsupported_columns_name_the_fix():
+    with pytest.raises(MetadataError, match=r"column names must be strings.*astype\(str\)"):
+        Metadata.detect(pd.DataFrame({0: [1, 2], "b": [3, 4]}))
+    df = pd.DataFrame({"wait": pd.to_timedelta([1, 2, 3], unit="s")})
+    with pytest.raises(MetadataError, match=r"'wait' has dtype timedelta64.*total_seconds"):
+        Metadata.detect(df)

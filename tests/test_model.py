@@ -17,6 +17,28 @@ def test_sample_shapes_and_dtypes(mixed, fitted):
     assert set(out["group"].dropna()) <= set(mixed["group"])
 
 
+def test_uncommon_dtypes_and_index_come_back():
+    rng = np.random.default_rng(0)
+    n = 300
+    df = pd.DataFrame(
+        {
+            "s": pd.Series(rng.choice(["u", "v", "w"], n), dtype="string[pyarrow]"),
+            "c": pd.Categorical(
+                rng.choice(["p", "q"], n), categories=["p", "q", "r"], ordered=True
+            ),
+            "f32": rng.normal(size=n).astype("float32"),
+            "i8": rng.integers(0, 100, n).astype("int8"),
+            "u32": rng.integers(0, 1000, n).astype("uint32"),
+            "ts": pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 10**6, n), "s"),
+            "mixed": rng.choice(["1", "two", "3"], n).astype(object),
+        }
+    )
+    df.index = rng.permutation(n) + 1000
+    out = TabularGAN(epochs=2, batch_size=100, seed=0).fit(df).sample(500, seed=0)
+    pdt.assert_series_equal(out.dtypes, df.dtypes)
+    assert out.index.equals(pd.RangeIndex(500))
+
+
 def test_sample_zero_rows_keeps_schema(mixed, fitted):
     out = fitted.sample(0)
     assert len(out) == 0

@@ -173,7 +173,9 @@ class TabularGAN:
                     perm = rng.permutation(b)
                     real = torch.cat([real_rows(rows[perm]), cond[perm]], 1)
                     fake = torch.cat([fake, cond], 1)
-                    loss_d = D(fake).mean() - D(real).mean()
+                    # One pass over fake and real packs (b is a multiple of pac: no pack mixes).
+                    scores = D(torch.cat([fake, real]))
+                    loss_d = scores[: len(scores) // 2].mean() - scores[len(scores) // 2 :].mean()
                     penalty = D.gradient_penalty(real, fake, cfg.gradient_penalty)
                     opt_d.zero_grad(set_to_none=True)
                     (loss_d + penalty).backward()

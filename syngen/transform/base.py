@@ -54,6 +54,8 @@ class ColumnTransform:
 def dtype_to_json(s: pd.Series) -> dict:
     """The column's dtype, in a form ``restore_dtype`` can rebuild (categories included)."""
     out = {"dtype": str(s.dtype)}
+    if isinstance(s.dtype, pd.StringDtype):  # str() drops the storage: string[pyarrow]
+        out["dtype"] = f"string[{s.dtype.storage}]"
     if isinstance(s.dtype, pd.CategoricalDtype):
         out["categories"] = [to_json_scalar(v) for v in s.dtype.categories]
         out["ordered"] = bool(s.dtype.ordered)
