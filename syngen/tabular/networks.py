@@ -103,9 +103,10 @@ class OutputLayout(nn.Module):
         self.register_buffer("segment", torch.tensor(seg, dtype=torch.long), persistent=False)
         self.register_buffer("unpermute", torch.argsort(order), persistent=False)
         self.n_segments = len(set(seg))
-        self.soft_slices = [
-            (s.start, s.start + s.width) for s in layout if s.activation == "softmax"
-        ]
+        starts = [i for i in range(len(seg)) if i == 0 or seg[i] != seg[i - 1]]
+        self.register_buffer(
+            "segment_start", torch.tensor(starts, dtype=torch.long), persistent=False
+        )
 
     def _segment_max(self, x: torch.Tensor) -> torch.Tensor:
         seg = self.segment.expand(x.shape[0], -1)
@@ -154,10 +155,12 @@ class OutputLayout(nn.Module):
         noisy = x[:, self.soft_idx] - torch.log(-torch.log(u.clamp_min(1e-10)))
         if bias is not None:
             noisy = noisy + bias
-        codes, offset = [], 0
-        for start, end in self.soft_slices:
-            width = end - start
-            codes.append(noisy[:, offset : offset + width].argmax(dim=1))
-            offset += width
-        codes = torch.stack(codes, dim=1) if codes else x.new_zeros(x.shape[0], 0, dtype=torch.long)
+        # Arg-max within each span for the whole batch at once: the span maxima, then the
+        # (last) position that reaches its span's maximum, minus the span's first position.
+        top = self._segment_max(noisy)
+        position = torch.arange(noisy.shape[1], device=x.device).expand_as(noisy)
+        hit = torch.where(noisy == top[:, self.segment], position, -1)
+        seg = self.segment.expand(x.shape[0], -1)
+        first = torch.full_like(top, -1, dtype=torch.long).scatter_reduce(1, seg, hit, "amax")
+        codes = first - self.segment_start
         return codes, torch.tanh(x[:, self.tanh_idx])
