@@ -39,6 +39,16 @@ def test_uncommon_dtypes_and_index_come_back():
     assert out.index.equals(pd.RangeIndex(500))
 
 
+def test_numbers_only_table_without_conditions():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=600)
+    df = pd.DataFrame({"x": x, "y": 2 * x + rng.normal(size=600) * 0.1})
+    model = TabularGAN(epochs=2, batch_size=100, seed=0).fit(df)
+    assert model.sampler_.cond_dim == 0
+    out = model.sample(300, seed=0)
+    assert out.shape == (300, 2) and out.notna().all().all()
+
+
 def test_sample_zero_rows_keeps_schema(mixed, fitted):
     out = fitted.sample(0)
     assert len(out) == 0

@@ -21,7 +21,7 @@ class ConditionSampler:
 
     def __init__(self, counts: np.ndarray, widths: list[int], log_frequency: bool = True):
         self.widths = np.asarray(widths, dtype="int64")
-        self.offsets = np.concatenate([[0], np.cumsum(self.widths)[:-1]]).astype("int64")
+        self.offsets = np.cumsum(self.widths) - self.widths
         self.counts = np.asarray(counts, dtype="int64")
         self.cond_dim = int(self.widths.sum())
         self.n_columns = len(self.widths)
@@ -53,6 +53,9 @@ class ConditionSampler:
         # Row ids sorted by (column, class): rows holding class g are
         # self._rows[self._start[g] : self._start[g] + counts[g]].
         n = len(codes)
+        if self.n_columns == 0:
+            self._rows = self._start = np.zeros(0, dtype="int64")
+            return
         self._rows = np.concatenate(
             [np.argsort(codes[:, j], kind="stable") for j in range(self.n_columns)]
         ).astype("int64")
