@@ -11,8 +11,8 @@ class TabularConfig:
     """Everything that shapes a TabularGAN fit.
 
     ``batch_size``, ``epochs`` and ``pac`` left as ``None`` are chosen from the number of rows
-    (see ``resolved``): the paper's 500 / 300 / 10 for large tables, smaller batches and more
-    epochs for small ones, which otherwise get too few updates to learn anything.
+    (see ``resolved``): the paper's 500 / 300 / 10 for large tables; smaller batches, smaller
+    packs and more epochs for small ones, which otherwise get too few updates to learn anything.
     """
 
     embedding_dim: int = 128
@@ -60,7 +60,9 @@ class TabularConfig:
 
     def resolved(self, n_rows: int) -> TabularConfig:
         """A copy with the size-dependent defaults filled in for a table of ``n_rows``."""
-        pac = self.pac or 10
+        # Small tables: packs of 5, so the critic still sees 20+ packs per batch (German
+        # credit, 800 rows: TSTR AUC 0.67-0.71 with pac 5 against 0.56-0.59 with pac 10).
+        pac = self.pac or (10 if n_rows >= 4000 else 5)
         batch = self.batch_size
         if batch is None:
             # Keep at least ~8 updates per epoch on small tables; 500 from 4,000 rows up.
