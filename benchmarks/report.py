@@ -1,0 +1,237 @@
+"""Markdown tables from bench-results/*.json, and docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+TITLES = {
+    "adult": "Adult (UCI Census Income, official split)",
+    "german": "German credit (80/20 split, seed 0)",
+    "census": "Census-Income KDD (299,285 x 42): scale",
+}
+
+
+def fmt(x) -> str:
+    if x is None:
+        return "n/a"
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int):
+        return f"{x:,}"
+    ax = abs(x)
+    if ax >= 1000:
+        return f"{x:,.0f}"
+    if ax >= 100:
+        return f"{x:.0f}"
+    return f"{x:.3g}"
+
+
+def fmt_target(t: dict | None) -> str:
+    if not t:
+        return ""
+    what = "ours/SDV" if t["on"] == "ratio" else "ours"
+    return f"{what} {t['op']} {t['value']:g}"
+
+
+def fmt_pass(p) -> str:
+    return "" if p is None else ("PASS" if p else "FAIL")
+
+
+def render_part(result: dict) -> str:
+    lines = [
+        "| Metric | syngen | SDV CTGAN | ours/SDV | better | target | pass |",
+        "|---|---:|---:|---:|---|---|---|",
+    ]
+    for m in result["metrics"]:
+        unit = f" ({m['unit']})" if m.get("unit") else ""
+        ratio = "" if m["ratio"] is None else f"{m['ratio']:.3f}"
+        lines.append(
+            f"| {m['name']}{unit} | {fmt(m['ours'])} | {fmt(m['sdv'])} | "
+            f"{ratio} | {m['better']} | "
+            f"{fmt_target(m['target'])} | {fmt_pass(m['pass'])} |"
+        )
+    return "\n".join(lines)
+
+
+def _machine(result: dict) -> str:
+    mc = result["machine"]
+    v = mc["versions"]
+    libs = ", ".join(f"{k} {v[k]}" for k in ("torch", "pandas", "numpy", "scikit-learn",
+                                             "sdmetrics", "sdv", "ctgan", "rdt") if v.get(k))
+    return (
+        f"{mc['cpu']}, {mc['cpu_count']} cores, {mc['memory_gib']} GiB, "
+        f"torch threads {mc['torch_threads']}, CUDA {mc['cuda']}; Python {v['python']}; {libs}; "
+        f"syngen: git {mc['git_commit']}{' + uncommitted changes' if mc['git_dirty'] else ''}"
+        f", sha256 of syngen/**/*.py {mc.get('syngen_source_sha256')}"
+    )
+
+
+def _contention(result: dict) -> str:
+    parts = []
+    tf = result.get("transformer_fit")
+    if tf and tf.get("foreign_cores"):
+        parts.append(f"transformer fits {tf['foreign_cores']}")
+    for label, fit in (result.get("fits") or {}).items():
+        if fit:
+            fc = fit["process"].get("foreign_cores", {})
+            bits = ", ".join(f"{k} {fc[k]}" for k in ("fit", "sample") if k in fc)
+            parts.append(f"{label} ({bits})")
+    return "; ".join(parts)
+
+
+def render_section(part: str, result: dict) -> str:
+    s = result.get("settings", {})
+    out = [f"## {TITLES.get(part, part)}", ""]
+    out.append(f"- Command: `{result['command']}`")
+    out.append(f"- Run: {result['started']} to {result.get('finished', '?')}; load average at "
+               f"start {result['machine']['load_average']}, at end "
+               f"{result.get('load_average_end')}")
+    out.append(f"- Machine: {_machine(result)}")
+    out.append(f"- Threads (torch/BLAS/OpenMP) for both libraries: {result.get('threads')}")
+    if not result.get("sdv_baseline"):
+        out.append(f"- SDV baseline not measured: {result.get('sdv_missing_reason')}")
+    if s:
+        out.append("- Settings: " + "; ".join(f"{k} {v}" for k, v in s.items()))
+    load = _contention(result)
+    if load:
+        out.append("- CPU used by other processes during the timed steps, in cores (0 = the "
+                   f"machine to itself; 2 cores here): {load}")
+    out += ["", render_part(result), ""]
+    notes = [m for m in result["metrics"] if m.get("note")]
+    for m in notes:
+        out.append(f"- *{m['name']}*: {m['note']}")
+    if notes:
+        out.append("")
+    return "\n".join(out)
+
+
+METHOD = """\
+## How it is measured
+
+Every number in a table was measured in the run it names, on the machine it names; the SDV
+column is SDV's `CTGANSynthesizer` measured in that same run. Ratios are always ours/SDV; the
+"better" column says which direction is good. Nothing is copied from earlier runs.
+
+- **Per-epoch seconds**: both libraries train the CTGAN paper's architecture (embedding 128,
+  generator and discriminator (256, 256), batch 500, pac 10, 1 discriminator step) on the
+  32,561 official training rows for the same number of epochs, each in its own process. The
+  loop of each library iterates over a `tqdm` object; the harness wraps that module-level name
+  (`syngen.tabular.model.tqdm`, `ctgan.synthesizers.ctgan.tqdm`) so a clock is read when each
+  epoch starts and when the loop ends. The table gives the median epoch; the transformer fit,
+  encoding and network setup are outside every epoch.
+- **Threads**: "default" lets torch, BLAS and OpenMP use every core (2 here) in both libraries;
+  `--threads N` caps them at N for both. The machine is shared: when another process keeps a
+  core busy, multi-threaded torch on 2 cores stalls in OpenMP and runs an order of magnitude
+  slower (both libraries), so each section reports how many cores other processes used during
+  each timed step, and the harness waits (`--quiet-wait`) for a quiet machine before each
+  step. `--threads 1` keeps timings meaningful on a busy machine (each process gets one core).
+- **Code measured**: each section names the syngen git commit and a hash of `syngen/**/*.py`
+  at the time of the run; sections run at different times may have measured different code.
+- **Transformer fit**: `syngen.transform.TableTransformer(metadata, seed=0).fit(train)` against
+  `ctgan.data_transformer.DataTransformer().fit(train, discrete_columns)` (the transformer that
+  SDV's CTGAN fits), alternated, median of the repeats, in the parent process. syngen fits its
+  Gaussian mixtures on a 20,000-row sample per column (`transformer_sample_size`); ctgan fits a
+  Bayesian Gaussian mixture on every row. "Fit time before the first epoch" is everything
+  either `fit` does before training (SDV's own data processor included).
+- **Sampling**: `TabularGAN.sample(100_000)` against `CTGANSynthesizer.sample(100_000)`, median
+  of the repeats, in the fit process after the fit.
+- **Peak memory**: each fit runs in a fresh process; its high-water RSS (`VmHWM` in
+  /proc/self/status) is read at the end of the fit, so it includes the interpreter, the imports
+  and the training frame for both. (`ru_maxrss` is not used: Linux carries it over fork and
+  exec, so a child would start with the harness process's peak as a floor.) ctgan transforms
+  columns in joblib worker processes that one process's RSS does not see, so the RSS of the
+  whole process tree is also sampled every 0.2 s (second memory row).
+- **Quality**: sdmetrics `QualityReport` with metadata built from the manifest types
+  (integer/numerical -> numerical, categorical -> categorical), the real rows being the 16,281
+  official test rows and the synthetic rows the first 16,281 of a sample of 32,561.
+  TSTR: scikit-learn `HistGradientBoostingClassifier(random_state=0)`, categorical columns
+  ordinal-encoded as native categorical features, trained on 32,561 synthetic rows, ROC AUC on
+  the real test rows; the same classifier trained on the real training rows is the reference.
+  Detection: the same classifier telling the real test rows from as many synthetic rows, 5-fold
+  stratified cross-validated ROC AUC (0.5: indistinguishable). Scoring is not timed and runs
+  single-threaded (threadpoolctl), which a busy shared machine otherwise slows to a crawl.
+- **German credit**: both libraries with their own defaults (syngen picks batch, epochs and pac
+  from the 800 rows; SDV uses batch 500, 300 epochs); TSTR is the mean over 3 synthetic
+  samples of 800 rows; scores use the 200 held-out rows, so they are noisy.
+- **Census-Income KDD**: all 299,285 rows; syngen's transformer fit in the harness process, and
+  a 1-epoch fit with syngen's defaults in a fresh process for its peak RSS. The SDV column of
+  the transformer row is ctgan's DataTransformer on the same frame, for reference.
+- **Equal budget**: syngen with its defaults (batch, epochs and pac chosen from the table size)
+  and `max_seconds` set to the wall-clock seconds SDV's fit took in this run; training stops at
+  the end of the epoch that passes the budget, so syngen's fit runs a little longer
+  (its transformer fit and the last epoch). Both fit-wall and fit-CPU seconds are shown.
+- Single seed, single run per model: GAN training varies from seed to seed, and the machine is
+  shared, so timings carry noise (see the load averages).
+"""
+
+
+def _load(out_dir: Path, suffix: str) -> dict[str, dict]:
+    results = {}
+    for part in TITLES:
+        path = Path(out_dir) / f"{part}{suffix}.json"
+        if path.is_file():
+            results[part] = json.loads(path.read_text())
+    return results
+
+
+def render_summary(results: dict[str, dict]) -> str:
+    """Every metric that has a target, from every part, in one table."""
+    lines = [
+        "| Part | Metric | syngen | SDV CTGAN | ours/SDV | target | pass |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]
+    for label, result in results.items():
+        for m in result["metrics"]:
+            if not m.get("target"):
+                continue
+            unit = f" ({m['unit']})" if m.get("unit") else ""
+            ratio = "" if m["ratio"] is None else f"{m['ratio']:.3f}"
+            lines.append(
+                f"| {label} | {m['name']}{unit} | {fmt(m['ours'])} | {fmt(m['sdv'])} | {ratio} "
+                f"| {fmt_target(m['target'])} | {fmt_pass(m['pass'])} |"
+            )
+    return "\n".join(lines)
+
+
+def main(out_dir: Path, docs: Path, quick: bool = False) -> int:
+    """Render ``docs`` from ``out_dir/<part>.json``; ``out_dir/<name>/<part>.json`` (a run with
+    ``--out bench-results/<name>``, e.g. other thread settings) are added as variants."""
+    suffix = "-quick" if quick else ""
+    results = _load(out_dir, suffix)
+    variants = {}
+    for sub in sorted(p for p in Path(out_dir).iterdir() if p.is_dir()) if Path(
+            out_dir).is_dir() else []:
+        for part, result in _load(sub, suffix).items():
+            variants[f"{part} ({sub.name})"] = (part, result)
+    if not results and not variants:
+        print(f"no results in {out_dir}; run `python benchmarks/run.py` first")
+        return 1
+    body = [
+        "# Benchmarks: syngen TabularGAN vs SDV CTGANSynthesizer",
+        "",
+        "Generated by `python benchmarks/run.py report` from the JSON files in `bench-results/`"
+        " (run with `nox -s bench` or `python benchmarks/run.py`). Do not edit by hand:"
+        " every number below comes from those files.",
+        "",
+    ]
+    if quick:
+        body += ["**Quick smoke run: few epochs, subsampled rows; not a result.**", ""]
+    summary = {f"{k} (threads {r.get('threads')})": r for k, r in results.items()}
+    summary.update({k: r for k, (_, r) in variants.items()})
+    body += ["## Targets", "", render_summary(summary), ""]
+    for part, result in results.items():
+        body.append(render_section(part, result))
+    for label, (part, result) in variants.items():
+        section = render_section(part, result)
+        body.append(section.replace(f"## {TITLES[part]}", f"## {TITLES[part]}, variant "
+                                    f"`{label.split('(')[1].rstrip(')')}`", 1))
+    missing = [p for p in TITLES if p not in results]
+    if missing:
+        body += [f"Not run: {', '.join(missing)}.", ""]
+    body.append(METHOD)
+    target = docs if not quick else Path(out_dir) / "report-quick.md"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("\n".join(body))
+    print(f"wrote {target}")
+    return 0
