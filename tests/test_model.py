@@ -180,6 +180,15 @@ def test_bad_arguments(mixed, fitted):
         )
 
 
+def test_max_seconds_bounds_the_whole_fit(mixed):
+    import time
+
+    start = time.perf_counter()
+    model = TabularGAN(epochs=10_000, batch_size=100, max_seconds=2, seed=0).fit(mixed)
+    assert 1 <= model.epochs_trained_ < 10_000
+    assert time.perf_counter() - start < 30  # the budget plus calibration, with CI slack
+
+
 def test_auto_defaults_scale_with_table_size():
     small = TabularConfig().resolved(800)
     large = TabularConfig().resolved(50_000)
