@@ -223,7 +223,7 @@ class TabularGAN:
         """``n`` synthetic rows; with ``conditions`` every row holds those column values."""
         chunks = list(self.iter_samples(n, conditions, seed, batch_size))
         if not chunks:
-            return self.iter_samples_empty()
+            return self._empty_frame()
         return pd.concat(chunks, ignore_index=True)
 
     def sample_to(
@@ -237,12 +237,12 @@ class TabularGAN:
         """Stream ``n`` rows to a CSV/Parquet file in chunks; the file appears only when done."""
         with TableWriter(path) as writer:
             if n == 0:
-                writer.write(self.iter_samples_empty())
+                writer.write(self._empty_frame())
             for chunk in self.iter_samples(n, conditions, seed, batch_size):
                 writer.write(chunk)
         return writer.rows
 
-    def iter_samples_empty(self) -> pd.DataFrame:
+    def _empty_frame(self) -> pd.DataFrame:
         tt = self.transformer_
         return tt.decode(
             np.zeros((0, len(tt.softmax_spans_)), "int32"),
