@@ -9,6 +9,7 @@ TITLES = {
     "adult": "Adult (UCI Census Income, official split)",
     "german": "German credit (80/20 split, seed 0)",
     "census": "Census-Income KDD (299,285 x 42): scale",
+    "scoring": "The report (`syngen report`) on 30,000 x 15 with a 6,000-row holdout",
 }
 
 
@@ -72,6 +73,8 @@ def _contention(result: dict) -> str:
     tf = result.get("transformer_fit")
     if tf and tf.get("foreign_cores"):
         parts.append(f"transformer fits {tf['foreign_cores']}")
+    if result.get("foreign_cores") is not None:
+        parts.append(f"timed step {result['foreign_cores']}")
     for label, fit in (result.get("fits") or {}).items():
         if fit:
             fc = fit["process"].get("foreign_cores", {})

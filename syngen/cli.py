@@ -37,6 +37,16 @@ def _conditions(ctx, param, values) -> dict:
     return out
 
 
+def _echo_summary(result, verdicts_only: bool = False) -> None:
+    """Scores as aligned lines; privacy verdicts with a green PASS or a red FAIL."""
+    for label, value, passed in result.summary():
+        if passed is None and not verdicts_only:
+            click.echo(f"  {label:28s} {value}")
+        elif passed is not None:
+            tag = click.style(value[:4], fg="green" if passed else "red", bold=True)
+            click.echo(f"  {tag}{value[4:]}")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="syngen")
 def main() -> None:
@@ -167,6 +177,79 @@ def sample(model, n, output, seed, conditions, batch_size):
 
 
 @main.command()
+@click.argument("real", type=click.Path(exists=True, dir_okay=False), callback=_table_path)
+@click.argument("synthetic", type=click.Path(exists=True, dir_okay=False), callback=_table_path)
+@click.option(
+    "--holdout",
+    type=click.Path(exists=True, dir_okay=False),
+    callback=_table_path,
+    default=None,
+    help="Real rows the generator never saw; needed for the privacy verdicts, and the test "
+    "rows of the utility scores.",
+)
+@click.option("--target", default=None, help="Column to predict for the utility (TSTR) scores.")
+@click.option(
+    "--sensitive",
+    default=None,
+    help="Column an attacker wants to learn (attribute-inference risk; needs --holdout).",
+)
+@click.option(
+    "--metadata",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help='JSON file {"columns": {name: kind}} overriding the kinds detected from REAL.',
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The HTML page to write (self-contained; open it in any browser).",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write every score and detail as JSON here.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sub-samples.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit with status 2 when a privacy check fails (for pipelines).",
+)
+def report(real, synthetic, holdout, target, sensitive, metadata, output, json_path, seed,
+           strict):
+    """Score SYNTHETIC rows against the REAL rows they were made from: fidelity, utility and
+    privacy, as an HTML page (and JSON). Works for synthetic data from any tool."""
+    from .report import ReportConfig, evaluate
+
+    try:
+        frames = {"real": read_table(real), "synthetic": read_table(synthetic)}
+        if holdout is not None:
+            frames["holdout"] = read_table(holdout)
+        result = evaluate(
+            frames["real"],
+            frames["synthetic"],
+            holdout=frames.get("holdout"),
+            metadata=metadata,
+            target=target,
+            sensitive=sensitive,
+            config=ReportConfig(seed=seed),
+        )
+        result.to_html(output)
+        if json_path:
+            result.to_json(json_path)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        _fail(exc)
+    _echo_summary(result)
+    click.echo(f"wrote {output}" + (f" and {json_path}" if json_path else ""))
+    if strict and result.privacy_passed is False:
+        sys.exit(2)
+
+
+@main.command()
 @click.option(
     "-o",
     "--output-dir",
@@ -189,7 +272,7 @@ def demo(output_dir, max_seconds, seed):
 
     from . import datasets
     from .io import write_table
-    from .report import independent_baseline, quality_scores
+    from .report import evaluate, independent_baseline, quality_scores
     from .tabular import TabularGAN
 
     out = Path(output_dir)
@@ -212,6 +295,10 @@ def demo(output_dir, max_seconds, seed):
         "real training rows": quality_scores(test, train, model.transformer_.metadata_),
     }
     (out / "scores.json").write_text(json.dumps(scores, indent=2))
+    full = evaluate(train, synthetic, holdout=test, target=datasets.target("adult_sample"),
+                    sensitive="marital_status")
+    full.to_html(out / "report.html")
+    full.to_json(out / "report.json")
     click.echo(
         f"\nscores against held-out real rows (sdmetrics, 1.0 = identical), "
         f"{model.epochs_trained_} epochs:"
@@ -222,7 +309,10 @@ def demo(output_dir, max_seconds, seed):
             f"  {name:22s} {s['quality']:8.3f} {s['column_shapes']:8.3f} "
             f"{s['column_pair_trends']:8.3f}"
         )
-    click.echo(f"\nwrote {out / 'model.syngen'}, {out / 'synthetic.csv'}, {out / 'scores.json'}")
+    click.echo(f"\nprivacy against the held-out rows (full report: {out / 'report.html'}):")
+    _echo_summary(full, verdicts_only=True)
+    click.echo(f"\nwrote {out / 'model.syngen'}, {out / 'synthetic.csv'}, {out / 'scores.json'}, "
+               f"{out / 'report.html'}")
     click.echo(synthetic.head().to_string())
 
 

@@ -26,3 +26,14 @@ def test_read_errors_name_the_file(tmp_path):
     (tmp_path / "bad.parquet").write_text("garbage")
     with pytest.raises(ValueError, match="bad.parquet: cannot read it as parquet"):
         read_table(tmp_path / "bad.parquet")
+
+
+def test_outputs_get_umask_permissions_not_private(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "out.csv")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "out.csv").stat().st_mode & 0o777 == 0o644

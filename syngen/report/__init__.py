@@ -1,5 +1,15 @@
-"""Scores of a synthetic table against the real one."""
+"""Fidelity, utility and privacy scores of a synthetic table, as JSON and an HTML page."""
 
 from .fidelity import independent_baseline, quality_scores, sdmetrics_metadata
+from .privacy import PrivacyThresholds
+from .report import Report, ReportConfig, evaluate
 
-__all__ = ["independent_baseline", "quality_scores", "sdmetrics_metadata"]
+__all__ = [
+    "PrivacyThresholds",
+    "Report",
+    "ReportConfig",
+    "evaluate",
+    "independent_baseline",
+    "quality_scores",
+    "sdmetrics_metadata",
+]
