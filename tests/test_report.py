@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import make_mixed
 
 from syngen import datasets
 from syngen.cli import main
@@ -254,3 +255,24 @@ def test_cli_strict_exits_2_when_privacy_fails_and_writes_nothing_on_error(tmp_p
     bad = CliRunner().invoke(main, [*args[:-1], str(tmp_path / "bad.html"), "--target", "x"])
     assert bad.exit_code == 1 and "target column 'x'" in bad.output
     assert "Traceback" not in bad.output and not (tmp_path / "bad.html").exists()
+
+
+def test_mixed_kinds_nulls_and_an_all_null_synthetic_column(mixed):
+    other, holdout = make_mixed(400, seed=1), make_mixed(300, seed=2)
+    good = evaluate(mixed, other, holdout=holdout, target="group", sensitive="amount")
+    assert good.privacy_passed is True
+    assert good.inputs["excluded_columns"] == ["customer_id"]
+    labels = good.details["distributions"]["city"]["labels"]
+    assert "(null)" in labels and not any("\x00" in str(x) for x in labels)
+    broken = evaluate(mixed, other.assign(amount=np.nan, group="zzz"), holdout=holdout)
+    assert broken.details["coverage"]["missing"]["amount"] < 0.2
+    assert broken.scores["fidelity.missing_values"] < good.scores["fidelity.missing_values"]
+    assert broken.details["coverage"]["category"]["group"] == 0.0
+
+
+def test_small_tables_do_not_fail_on_sampling_noise(mixed):
+    # One datetime column with 365 values: most rows, real or not, repeat a training row.
+    cols = ["opened"]
+    r = evaluate(mixed[cols], make_mixed(400, seed=1)[cols], holdout=make_mixed(300, seed=2)[cols])
+    assert r.scores["privacy.exact_copy_baseline"] > 0.5
+    assert r.privacy_passed is True

@@ -40,11 +40,9 @@ def as_numbers(s: pd.Series) -> np.ndarray:
 
 def as_labels(s: pd.Series) -> np.ndarray:
     """A category column as strings, nulls as one reserved label (so they compare equal)."""
-    out = s.astype(object).to_numpy()
-    null = pd.isna(out)
-    out = out.astype(str)
-    out[null] = NULL_LABEL
-    return out
+    # Object arrays: a fixed-width numpy string dtype would truncate the longer null label.
+    s = pd.Series(s, copy=False).astype(object)
+    return s.where(s.notna(), NULL_LABEL).astype(str).to_numpy(dtype=object)
 
 
 class FeatureEncoder:

@@ -16,7 +16,14 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import PredefinedSplit, cross_val_predict
 
 from ..metadata import Metadata
-from .features import CATEGORY_KINDS, NUMERIC_KINDS, FeatureEncoder, as_labels, as_numbers
+from .features import (
+    CATEGORY_KINDS,
+    NULL_LABEL,
+    NUMERIC_KINDS,
+    FeatureEncoder,
+    as_labels,
+    as_numbers,
+)
 
 _SDTYPES = {
     "numerical": "numerical",
@@ -99,9 +106,17 @@ def coverage(
     real: pd.DataFrame, synthetic: pd.DataFrame, metadata: Metadata
 ) -> dict[str, dict[str, float]]:
     """Per column: share of real categories the synthetic rows use (category coverage), or
-    share of the real [min, max] range they span (range coverage, as sdmetrics defines it)."""
-    out: dict[str, dict[str, float]] = {"category": {}, "range": {}}
+    share of the real [min, max] range they span (range coverage, as sdmetrics defines it);
+    and 1 - |real null share - synthetic null share| (missing values: Column Shapes ignores
+    nulls, so an all-null synthetic column would go unnoticed there)."""
+    out: dict[str, dict[str, float]] = {"category": {}, "range": {}, "missing": {}}
     for c, kind in metadata.columns.items():
+        frames = (real, synthetic)
+        if kind in NUMERIC_KINDS:
+            real_null, syn_null = (np.isnan(as_numbers(f[c])).mean() for f in frames)
+        else:
+            real_null, syn_null = ((as_labels(f[c]) == NULL_LABEL).mean() for f in frames)
+        out["missing"][c] = float(1 - abs(real_null - syn_null))
         if kind in CATEGORY_KINDS:
             seen = set(as_labels(real[c]))
             out["category"][c] = len(seen & set(as_labels(synthetic[c]))) / len(seen)

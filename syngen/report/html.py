@@ -250,11 +250,12 @@ def render(report) -> str:
     cov = d["coverage"]
     rows = "".join(
         f"<tr><td>{_e(c)}</td><td>{_e(inputs['columns'][c])}</td><td>{_fmt(shape.get(c))}</td>"
-        f"<td>{_fmt(cov['category'].get(c, cov['range'].get(c)))}</td></tr>"
+        f"<td>{_fmt(cov['category'].get(c, cov['range'].get(c)))}</td>"
+        f"<td>{_fmt(cov['missing'].get(c))}</td></tr>"
         for c in d["distributions"]
     )
     add("<h3>Per column</h3><table><tr><th>column</th><th>kind</th><th>shape score</th>"
-        f"<th>coverage</th></tr>{rows}</table>")
+        f"<th>coverage</th><th>null share match</th></tr>{rows}</table>")
 
     # Method
     add("<h2>How these numbers were made</h2><ul>"

@@ -26,7 +26,9 @@ from .features import CATEGORY_KINDS, FeatureEncoder, as_labels, as_numbers
 class PrivacyThresholds:
     """Where each privacy score turns from pass to fail; override any of them.
 
-    "excess" thresholds are allowed margins above the holdout baseline.
+    "excess" thresholds are allowed margins above the holdout baseline (or the expected
+    share); the margin used is never below three standard errors of the measured shares, so
+    a small table does not fail on sampling noise.
     """
 
     closer_to_train_excess: float = 0.10
@@ -124,36 +126,47 @@ def privacy(
         roc_auc_score(np.r_[np.ones(m), np.zeros(m)], -np.r_[d_members, d_others])
     )
 
-    pct = f"{100 * expected:.0f}%"
+    # A share over its baseline by less than sampling noise is not evidence: each limit is
+    # the baseline plus the larger of the threshold and three standard errors.
+    n_q, n_h = len(dcr_syn), len(dcr_hold)
+    closer_limit = expected + max(t.closer_to_train_excess, 3 * _se(expected, n_q))
+    near_limit = s["near_copy_baseline"] + max(
+        t.near_copy_excess,
+        3 * _se(s["near_copy_share"], n_q, s["near_copy_baseline"], n_h),
+    )
+    exact_limit = s["exact_copy_baseline"] + max(
+        t.exact_copy_excess,
+        3 * _se(s["exact_copy_rate"], len(synthetic), s["exact_copy_baseline"], len(holdout)),
+    )
     verdicts = [
         _verdict(
             "closer_to_train_share",
-            closer <= expected + t.closer_to_train_excess,
+            closer <= closer_limit,
             f"{100 * closer:.1f}% of synthetic rows are closer to a training row than to any "
-            f"holdout row; {pct} is expected when nothing was memorized.",
+            f"holdout row; {100 * expected:.0f}% is expected when nothing was memorized.",
             closer,
             expected,
-            f"at most {100 * (expected + t.closer_to_train_excess):.0f}%",
+            f"at most {100 * closer_limit:.1f}%",
         ),
         _verdict(
             "near_copy_share",
-            s["near_copy_share"] <= s["near_copy_baseline"] + t.near_copy_excess,
+            s["near_copy_share"] <= near_limit,
             f"{100 * s['near_copy_share']:.1f}% of synthetic rows are nearer a training row "
             f"than 95% of real holdout rows are; a real sample gives "
             f"{100 * s['near_copy_baseline']:.1f}%.",
             s["near_copy_share"],
             s["near_copy_baseline"],
-            f"at most baseline + {100 * t.near_copy_excess:.0f} points",
+            f"at most {100 * near_limit:.1f}%",
         ),
         _verdict(
             "exact_copy_rate",
-            s["exact_copy_rate"] <= s["exact_copy_baseline"] + t.exact_copy_excess,
+            s["exact_copy_rate"] <= exact_limit,
             f"{100 * s['exact_copy_rate']:.2f}% of synthetic rows are exact copies of a training "
             f"row; {100 * s['exact_copy_baseline']:.2f}% of real holdout rows also appear in "
             "training (natural duplicates).",
             s["exact_copy_rate"],
             s["exact_copy_baseline"],
-            f"at most baseline + {100 * t.exact_copy_excess:.0f} points",
+            f"at most {100 * exact_limit:.2f}%",
         ),
         _verdict(
             "dcr_train_p5",
@@ -190,6 +203,14 @@ def privacy(
         "dcr_synthetic_holdout": d_syn_hold,
     }
     return s, verdicts, arrays
+
+
+def _se(p: float, n: int, p0: float | None = None, n0: int | None = None) -> float:
+    """Standard error of a share ``p`` of ``n`` rows, or of its difference from ``p0``."""
+    var = p * (1 - p) / n
+    if p0 is not None:
+        var += p0 * (1 - p0) / n0
+    return float(np.sqrt(var))
 
 
 def _nndr(d: np.ndarray) -> np.ndarray:

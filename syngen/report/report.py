@@ -139,6 +139,7 @@ _SUMMARY = [
     ("fidelity.column_pair_trends", "column pair trends"),
     ("fidelity.category_coverage", "category coverage"),
     ("fidelity.range_coverage", "range coverage"),
+    ("fidelity.missing_values", "missing values"),
     ("fidelity.detection_auc", "detection AUC (0.5 best)"),
     ("utility.tstr_roc_auc", "TSTR ROC AUC"),
     ("utility.trtr_roc_auc", "TRTR ROC AUC"),
@@ -300,6 +301,7 @@ def evaluate(
     details["coverage"] = cov
     scores["fidelity.category_coverage"] = _mean(cov["category"].values())
     scores["fidelity.range_coverage"] = _mean(cov["range"].values())
+    scores["fidelity.missing_values"] = _mean(cov["missing"].values())
     encoder = FeatureEncoder(scored).fit(real_n, config.seed)
     real_d = _sample(real_n, config.detection_rows, rng)
     syn_d = _sample(syn_n, config.detection_rows, rng)
