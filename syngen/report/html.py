@@ -151,6 +151,12 @@ def _card(value: str, label: str) -> str:
     )
 
 
+def _settings(sampling: dict) -> str:
+    flat = {**{k: v for k, v in sampling.items() if k != "thresholds"},
+            **{f"threshold {k}": v for k, v in sampling.get("thresholds", {}).items()}}
+    return "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in flat.items())
+
+
 def render(report) -> str:
     plt = _pyplot()
     s, d, inputs = report.scores, report.details, report.inputs
@@ -239,13 +245,23 @@ def render(report) -> str:
         key=lambda p: p["score"],
     )[:10]
     if pairs:
+        a = d["associations"]
+        where = {c: i for i, c in enumerate(a["columns"])}
+
+        def cramers(which: str, p: dict) -> str:
+            i, j = (where.get(c) for c in p["columns"])
+            return "n/a" if i is None or j is None else f"V {a[which][i][j]:.3f}"
+
         rows = "".join(
             f"<tr><td>{_e(' / '.join(p['columns']))}</td><td>{_e(p['metric'])}</td>"
-            f"<td>{_fmt(p['score'])}</td><td>{_fmt(p['real'])}</td><td>{_fmt(p['synthetic'])}"
+            f"<td>{_fmt(p['score'])}</td>"
+            f"<td>{_fmt(p['real']) if p['real'] is not None else cramers('real', p)}</td>"
+            f"<td>{_fmt(p['synthetic']) if p['synthetic'] is not None else cramers('synthetic', p)}"
             "</td></tr>"
             for p in pairs
         )
-        add("<h3>Least faithful column pairs</h3><table><tr><th>columns</th><th>metric</th>"
+        add("<h3>Least faithful column pairs</h3><p>Correlation for two numeric columns, "
+            "Cramér's V otherwise.</p><table><tr><th>columns</th><th>metric</th>"
             f"<th>score</th><th>real</th><th>synthetic</th></tr>{rows}</table>")
     cov = d["coverage"]
     rows = "".join(
@@ -265,7 +281,7 @@ def render(report) -> str:
         "did not train on; identical rows are kept in one fold.</li>"
         "<li>Distances: numbers by their rank in the real column, a differing category counts "
         "1, nulls count 1.</li>"
-        f"<li>Sample sizes and seed: <code>{_e(report.sampling)}</code></li>"
+        f"<li>Sample sizes and seed: {_e(_settings(report.sampling))}</li>"
         f"<li>Excluded (id) columns: {_e(inputs['excluded_columns'] or 'none')}</li></ul>")
 
     body = "\n".join(parts)
