@@ -215,16 +215,39 @@ def sample(model, n, output, seed, conditions, batch_size):
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sub-samples.")
 @click.option(
+    "--threshold",
+    "thresholds",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a privacy threshold (repeatable), e.g. --threshold membership_auc=0.55. "
+    "Names: closer_to_train_excess, near_copy_excess, exact_copy_excess, dcr_p5_ratio, "
+    "nndr_ratio, membership_auc, attribute_inference_excess.",
+)
+@click.option(
     "--strict",
     is_flag=True,
     help="Exit with status 2 when a privacy check fails (for pipelines).",
 )
 def report(real, synthetic, holdout, target, sensitive, metadata, output, json_path, seed,
-           strict):
+           thresholds, strict):
     """Score SYNTHETIC rows against the REAL rows they were made from: fidelity, utility and
     privacy, as an HTML page (and JSON). Works for synthetic data from any tool."""
-    from .report import ReportConfig, evaluate
+    from .report import PrivacyThresholds, ReportConfig, evaluate
 
+    limits = {}
+    for item in thresholds:
+        name, sep, value = item.partition("=")
+        if not sep or name not in PrivacyThresholds.__dataclass_fields__:
+            raise click.BadParameter(
+                f"{item!r}: write NAME=VALUE with NAME one of "
+                f"{', '.join(PrivacyThresholds.__dataclass_fields__)}",
+                param_hint="--threshold",
+            )
+        try:
+            limits[name] = float(value)
+        except ValueError:
+            raise click.BadParameter(f"{item!r}: {value!r} is not a number",
+                                     param_hint="--threshold") from None
     try:
         frames = {"real": read_table(real), "synthetic": read_table(synthetic)}
         if holdout is not None:
@@ -236,7 +259,7 @@ def report(real, synthetic, holdout, target, sensitive, metadata, output, json_p
             metadata=metadata,
             target=target,
             sensitive=sensitive,
-            config=ReportConfig(seed=seed),
+            config=ReportConfig(seed=seed, thresholds=PrivacyThresholds(**limits)),
         )
         result.to_html(output)
         if json_path:

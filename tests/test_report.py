@@ -252,6 +252,14 @@ def test_cli_strict_exits_2_when_privacy_fails_and_writes_nothing_on_error(tmp_p
             "--holdout", str(tmp_path / "holdout.csv"), "-o", str(tmp_path / "r.html")]
     result = CliRunner().invoke(main, [*args, "--strict"])
     assert result.exit_code == 2 and "FAIL" in result.output
+    lenient = CliRunner().invoke(main, [*args, "--json", str(tmp_path / "r.json"),
+                                        "--threshold", "membership_auc=1.0"])
+    assert lenient.exit_code == 0, lenient.output
+    saved = json.loads((tmp_path / "r.json").read_text())
+    assert saved["sampling"]["thresholds"]["membership_auc"] == 1.0
+    assert {v["score"]: v["passed"] for v in saved["verdicts"]}["membership_auc"] is True
+    typo = CliRunner().invoke(main, [*args, "--threshold", "membership=0.5"])
+    assert typo.exit_code == 2 and "membership_auc" in typo.output
     bad = CliRunner().invoke(main, [*args[:-1], str(tmp_path / "bad.html"), "--target", "x"])
     assert bad.exit_code == 1 and "target column 'x'" in bad.output
     assert "Traceback" not in bad.output and not (tmp_path / "bad.html").exists()
