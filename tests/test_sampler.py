@@ -31,10 +31,27 @@ def test_training_uses_log_frequency_and_sampling_the_real_frequency():
     assert share[4] > 5 * real[4]  # rare classes are seen far more often in training
 
 
-def test_one_hot_and_empty_sampler():
+def test_classes_are_positions_in_the_cond_vector_and_empty_sampler():
     _, sampler, rng = make()
-    _, g = sampler.sample_original(10, rng)
-    one_hot = sampler.one_hot(g)
-    assert one_hot.shape == (10, 8) and (one_hot.sum(axis=1) == 1).all()
+    column, g = sampler.sample_original(1000, rng)
+    assert g.dtype.kind == "i" and 0 <= g.min() and g.max() < sampler.cond_dim == 8
+    # Each column's classes occupy their own block of the conditional vector.
+    assert (g >= sampler.offsets[column]).all()
+    assert (g < sampler.offsets[column] + sampler.widths[column]).all()
     empty = ConditionSampler.from_codes(np.zeros((5, 0), dtype="int32"), [])
     assert empty.cond_dim == 0
+
+
+def test_generator_gathers_the_cond_block_exactly_as_a_one_hot_matmul():
+    import torch
+
+    from syngen.tabular.networks import Generator
+
+    torch.manual_seed(0)
+    G = Generator(noise_dim=6, cond_dim=5, dims=(7, 4), out_dim=3).eval()
+    z, g = torch.randn(9, 6), torch.randint(0, 5, (9,))
+    x = torch.cat([z, torch.nn.functional.one_hot(g, 5).float()], 1)
+    for block in G.blocks:  # the plain concatenating residual network of CTGAN
+        x = torch.cat([torch.relu(block.bn(block.fc(x))), x], 1)
+    with torch.no_grad():
+        assert torch.allclose(G(z, g), G.out(x), atol=1e-5)

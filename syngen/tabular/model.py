@@ -109,7 +109,7 @@ class TabularGAN:
         )
         cond_dim = self.sampler_.cond_dim
         self.generator_ = Generator(
-            cfg.embedding_dim + cond_dim, cfg.generator_dims, tt.output_dim_
+            cfg.embedding_dim, cond_dim, cfg.generator_dims, tt.output_dim_
         ).to(self.device_)
         self.class_bias_ = torch.zeros(len(self.layout_.soft_idx), device=self.device_)
 
@@ -154,8 +154,9 @@ class TabularGAN:
                 rows = rng.integers(0, n, b)
                 return torch.zeros(b, 0, device=dev), None, None, rows
             col, g, rows = self.sampler_.sample_train(b, rng)
-            cond = torch.from_numpy(self.sampler_.one_hot(g)).to(dev)
-            return cond, torch.from_numpy(col).to(dev), torch.from_numpy(g).to(dev), rows
+            g = torch.as_tensor(g, dtype=torch.long, device=dev)
+            cond = torch.zeros(b, cond_dim, device=dev).scatter_(1, g[:, None], 1.0)
+            return cond, torch.from_numpy(col).to(dev), g, rows
 
         self.history_ = []
         start = time.perf_counter()
@@ -172,7 +173,7 @@ class TabularGAN:
                     cond, col, g, rows = draw()
                     with torch.set_grad_enabled(k == cfg.discriminator_steps - 1):
                         z = torch.randn(b, cfg.embedding_dim, device=dev)
-                        raw = G(z, cond)
+                        raw = G(z, g)
                         fake = self.layout_.activate(raw, cfg.gumbel_tau)
                     perm = rng.permutation(b)
                     real = torch.cat([real_rows(rows[perm]), cond[perm]], 1)
@@ -305,13 +306,13 @@ class TabularGAN:
     def _generate(self, b: int, g: np.ndarray | None, gen: torch.Generator):
         """(class codes, scalars) of ``b`` generated rows for condition classes ``g``."""
         cfg = self.config_
-        cond = np.zeros((b, 0), "float32") if g is None else self.sampler_.one_hot(g)
         self.generator_.eval()
         try:
             with torch.no_grad():
-                cond_t = torch.from_numpy(cond).to(self.device_)
-                z = torch.randn(b, cfg.embedding_dim, device=self.device_, generator=gen)
-                raw = self.generator_(z, cond_t)
+                dev = self.device_
+                cond = None if g is None else torch.as_tensor(g, dtype=torch.long, device=dev)
+                z = torch.randn(b, cfg.embedding_dim, device=dev, generator=gen)
+                raw = self.generator_(z, cond)
                 codes, scalars = self.layout_.sample(raw, generator=gen, bias=self.class_bias_)
         finally:
             self.generator_.train()

@@ -24,19 +24,23 @@ class Generator(nn.Module):
     The concatenations are never materialised: a linear map of concatenated parts is the sum
     of linear maps of the parts, so each layer is a chain of ``addmm`` on column blocks of its
     weight -- the same parameters, without copying the growing feature matrix every layer.
+    The conditional vector is one-hot, so its block is not multiplied at all: the generator
+    takes the index of each row's hot entry and adds that column of the weight (a gather).
     """
 
-    def __init__(self, in_dim: int, dims: tuple[int, ...], out_dim: int) -> None:
+    def __init__(self, noise_dim: int, cond_dim: int, dims: tuple[int, ...], out_dim: int) -> None:
         super().__init__()
-        blocks, width = [], in_dim
+        self.cond_dim = cond_dim
+        blocks, width = [], noise_dim + cond_dim
         for d in dims:
             blocks.append(Residual(width, d))
             width += d
         self.blocks = nn.ModuleList(blocks)
         self.out = nn.Linear(width, out_dim)
 
-    @staticmethod
-    def _linear(parts: list[torch.Tensor], layer: nn.Linear) -> torch.Tensor:
+    def _linear(
+        self, parts: list[torch.Tensor], layer: nn.Linear, cond: torch.Tensor | None
+    ) -> torch.Tensor:
         out, col = None, 0
         for part in parts:
             w = layer.weight[:, col : col + part.shape[1]]
@@ -46,13 +50,17 @@ class Generator(nn.Module):
                 else torch.addmm(out, part, w.t())
             )
             col += part.shape[1]
+        if cond is not None:
+            out = out + layer.weight.t()[col + cond]
         return out
 
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        parts = [x for x in inputs if x.shape[1]]
+    def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """``z``: noise rows; ``cond``: per row, the position of the 1 in its conditional
+        vector (None when the model has no conditional vector)."""
+        parts = [z]
         for block in self.blocks:
-            parts.insert(0, torch.relu(block.bn(self._linear(parts, block.fc))))
-        return self._linear(parts, self.out)
+            parts.insert(0, torch.relu(block.bn(self._linear(parts, block.fc, cond))))
+        return self._linear(parts, self.out, cond)
 
 
 class Discriminator(nn.Module):

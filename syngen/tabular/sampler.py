@@ -83,7 +83,3 @@ class ConditionSampler:
         """(column, class g) per row, classes by their frequency in the data."""
         return self._draw(batch, rng, self._original_cdf)
 
-    def one_hot(self, g: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(g), self.cond_dim), dtype="float32")
-        out[np.arange(len(g)), g] = 1.0
-        return out
