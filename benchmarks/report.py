@@ -148,12 +148,16 @@ column is SDV's `CTGANSynthesizer` measured in that same run. Ratios are always 
 - **Quality**: sdmetrics `QualityReport` with metadata built from the manifest types
   (integer/numerical -> numerical, categorical -> categorical), the real rows being the 16,281
   official test rows and the synthetic rows the first 16,281 of a sample of 32,561.
-  TSTR: scikit-learn `HistGradientBoostingClassifier(random_state=0)`, categorical columns
-  ordinal-encoded as native categorical features, trained on 32,561 synthetic rows, ROC AUC on
-  the real test rows; the same classifier trained on the real training rows is the reference.
-  Detection: the same classifier telling the real test rows from as many synthetic rows, 5-fold
-  stratified cross-validated ROC AUC (0.5: indistinguishable). Scoring is not timed and runs
-  single-threaded (threadpoolctl), which a busy shared machine otherwise slows to a crawl.
+  Every score is syngen's own report (`syngen.report`, the code behind `syngen report`; see
+  docs/report.md), so the benchmark measures what users are shown. TSTR:
+  `HistGradientBoostingClassifier(random_state=0)`, categories as native categorical features,
+  trained on 32,561 synthetic rows, ROC AUC on the real test rows (positive class: the rarer
+  one); the same classifier trained on the real training rows is the reference. Detection:
+  the same kind of classifier telling the real test rows from as many synthetic rows, 3-fold
+  ROC AUC with identical rows kept in one fold (0.5: indistinguishable). Results measured
+  before this definition (commits up to 3b3a8a9) used 5-fold stratified folds; their
+  detection figures are comparable in order, not digit for digit. Scoring is not timed and
+  runs single-threaded (threadpoolctl), which a busy shared machine otherwise slows to a crawl.
 - **German credit**: both libraries with their own defaults (syngen picks batch, epochs and pac
   from the 800 rows; SDV uses batch 500, 300 epochs); TSTR is the mean over 3 synthetic
   samples of 800 rows; scores use the 200 held-out rows, so they are noisy.

@@ -195,33 +195,41 @@ def score(model_res: dict, train, test, entry, positive, n_samples: int = 1) -> 
 
 def real_auc(train, test, entry, positive) -> float | None:
     """The fixed classifier trained on the real training rows: the TSTR reference."""
-    import scoring
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
-        return scoring.ml_efficacy_auc(train, test, entry["target"], positive,
-                                       common.categorical_columns(entry))
+        return _utility(train, train, test, entry)["trtr_roc_auc"]
+
+
+def _utility(train, synthetic, test, entry) -> dict:
+    """syngen.report's TSTR/TRTR (fixed HistGradientBoosting; positive = the rarer class)."""
+    from syngen import Metadata
+    from syngen.report.utility import utility
+
+    meta = Metadata.from_dict({"columns": common.syngen_kinds(entry)})
+    return utility(train, synthetic, test, meta, entry["target"])
 
 
 def _score(model_res: dict, train, test, entry, positive, n_samples: int) -> dict:
+    """The product's own report: quality and detection against the test rows, TSTR on
+    synthetic frames of len(train) rows each (n_samples slices of the evaluation sample)."""
     import pandas as pd
-    import scoring
 
-    target = entry["target"]
-    cats = common.categorical_columns(entry)
+    from syngen.report import evaluate
+
     synth = pd.read_parquet(model_res["eval_path"])
-    metadata = common.sdmetrics_metadata(entry)
-    quality = scoring.quality_report(test, synth.iloc[: len(test)], metadata)
-    # TSTR on synthetic frames of len(train) rows each (n_samples slices of the eval sample).
+    kinds = {"columns": common.syngen_kinds(entry)}
+    s = evaluate(test, synth.iloc[: len(test)], metadata=kinds).scores
     n = len(train)
-    aucs = [scoring.ml_efficacy_auc(synth.iloc[i * n:(i + 1) * n], test, target, positive, cats)
+    aucs = [_utility(train, synth.iloc[i * n:(i + 1) * n], test, entry)["tstr_roc_auc"]
             for i in range(n_samples)]
-    aucs = [a for a in aucs if a is not None]
     return {
-        **quality,
-        "tstr_auc": statistics.fmean(aucs) if aucs else None,
+        "overall": s["fidelity.quality"],
+        "column_shapes": s["fidelity.column_shapes"],
+        "column_pair_trends": s["fidelity.column_pair_trends"],
+        "tstr_auc": statistics.fmean(aucs),
         "tstr_auc_each": aucs,
-        "detection_auc": scoring.detection_auc(test, synth.iloc[: len(test)], cats),
+        "detection_auc": s["fidelity.detection_auc"],
     }
 
 
