@@ -5,6 +5,7 @@ __version__ = "0.1.0"
 from .metadata import Metadata, MetadataError  # noqa: E402
 from .persistence import ModelFileError, load  # noqa: E402
 from .tabular import TabularConfig, TabularGAN  # noqa: E402
+from .timeseries import DoppelGANger, TimeSeriesConfig  # noqa: E402
 
 # The report pulls in scikit-learn, sdmetrics and matplotlib: imported on first use only.
 _REPORT_NAMES = ("PrivacyThresholds", "Report", "ReportConfig", "evaluate")
@@ -19,6 +20,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "DoppelGANger",
     "Metadata",
     "MetadataError",
     "ModelFileError",
@@ -27,6 +29,7 @@ __all__ = [
     "ReportConfig",
     "TabularConfig",
     "TabularGAN",
+    "TimeSeriesConfig",
     "__version__",
     "evaluate",
     "load",

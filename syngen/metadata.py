@@ -194,3 +194,54 @@ def _check_frame(df: object) -> None:
     if df.columns.duplicated().any():
         dup = sorted(set(map(str, df.columns[df.columns.duplicated()])))
         raise MetadataError(f"data has duplicated column names {dup}; rename them")
+
+
+def resolve_metadata(metadata, data: pd.DataFrame) -> Metadata:
+    """What a model's ``fit(data, metadata=...)`` accepts: None (detect), a Metadata, a dict or
+    a JSON file path; validated against ``data``."""
+    if metadata is None:
+        return Metadata.detect(data)
+    metadata = as_metadata(metadata)
+    metadata.validate(data)
+    return metadata
+
+
+def as_metadata(metadata) -> Metadata:
+    """A Metadata from a Metadata, a dict or a JSON file path (not validated)."""
+    if isinstance(metadata, Metadata):
+        return metadata
+    if isinstance(metadata, str | Path):
+        return Metadata.load(metadata)
+    if isinstance(metadata, Mapping):
+        return Metadata.from_dict(metadata)
+    raise TypeError(
+        f"metadata must be a Metadata, a dict or a JSON file path, got {type(metadata).__name__}"
+    )
+
+
+def is_null(value) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def parse_value(value, kind: str, column: str):
+    """A condition value given as text (from the CLI) in the column's type."""
+    if not isinstance(value, str) or kind in ("categorical", "constant"):
+        return value
+    try:
+        if kind == "boolean":
+            lowered = value.strip().lower()
+            if lowered in ("true", "1", "yes"):
+                return True
+            if lowered in ("false", "0", "no"):
+                return False
+            raise ValueError(value)
+        if kind == "integer":
+            number = float(value)
+            return int(number) if number.is_integer() else number
+        if kind == "numerical":
+            return float(value)
+        if kind == "datetime":
+            return pd.Timestamp(value)
+    except ValueError:
+        raise ValueError(f"condition {column}={value!r} is not a valid {kind} value") from None
+    return value

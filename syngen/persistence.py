@@ -71,4 +71,8 @@ def load(path: str | Path):
         from .tabular import TabularGAN
 
         return TabularGAN._from_file(header, tensors)
+    if kind == "timeseries":
+        from .timeseries import DoppelGANger
+
+        return DoppelGANger._from_file(header, tensors)
     raise ModelFileError(f"{path}: unknown model kind {kind!r}")

@@ -121,3 +121,14 @@ def test_wide_table_fits_fast():
     TableTransformer(seed=0).fit(df)
     # Generous bound for CI noise; measured ~5x faster (benchmarks/ has the real figures).
     assert time.perf_counter() - start < 60
+
+
+def test_declared_but_unused_categories_are_not_classes():
+    import numpy as np
+    import pandas as pd
+
+    from syngen.transform.categorical import CategoricalTransform
+
+    s = pd.Series(pd.Categorical(["a", "b", "a"], categories=["a", "b", "never"]), name="c")
+    t = CategoricalTransform().fit(s, np.random.default_rng(0))
+    assert t.categories_ == ["a", "b"] and t.n_classes == 2

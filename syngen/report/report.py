@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import atomic_path
-from ..metadata import Metadata, MetadataError
+from ..metadata import Metadata, MetadataError, as_metadata
 from .features import (
     NULL_LABEL,
     NUMERIC_KINDS,
@@ -170,15 +170,7 @@ def _resolve_metadata(metadata, real: pd.DataFrame) -> tuple[Metadata, pd.DataFr
     (a CSV has no dtypes, so a declared kind is how its dates become dates)."""
     if metadata is None:
         return Metadata.detect(real), real
-    if isinstance(metadata, str | Path):
-        metadata = Metadata.load(metadata)
-    elif isinstance(metadata, dict):
-        metadata = Metadata.from_dict(metadata)
-    elif not isinstance(metadata, Metadata):
-        raise TypeError(
-            "metadata must be a Metadata, a dict or a JSON file path, "
-            f"got {type(metadata).__name__}"
-        )
+    metadata = as_metadata(metadata)
     parsed = {
         c: _as_kind(real[c], kind, c, "real")
         for c, kind in metadata.columns.items()

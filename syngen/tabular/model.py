@@ -12,8 +12,9 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from ..device import resolve_device
 from ..io import TableWriter
-from ..metadata import Metadata
+from ..metadata import Metadata, is_null, parse_value, resolve_metadata
 from ..persistence import ModelFileError, load_model_file, save_model
 from ..transform import TableTransformer
 from ..transform.categorical import CategoricalTransform
@@ -48,7 +49,7 @@ class TabularGAN:
         if not isinstance(data, pd.DataFrame):
             raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
         started = time.perf_counter()
-        metadata = _as_metadata(metadata, data)
+        metadata = resolve_metadata(metadata, data)
         cfg = self.config.resolved(len(data))
         if len(data) < cfg.pac:
             raise ValueError(
@@ -59,7 +60,7 @@ class TabularGAN:
             cfg, batch_size=min(cfg.batch_size, max(cfg.pac, len(data) // cfg.pac * cfg.pac))
         )
         self.config_ = cfg
-        self.device_ = _device(cfg.device)
+        self.device_ = resolve_device(cfg.device)
         rng = np.random.default_rng(cfg.seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(rng.integers(2**31)))
@@ -287,7 +288,7 @@ class TabularGAN:
                 for column, value in wanted.items():
                     keep &= (
                         frame[column].isna().to_numpy()
-                        if _isnull(value)
+                        if is_null(value)
                         else (frame[column] == value).fillna(False).to_numpy(dtype=bool)
                     )
                 frame = frame[keep]
@@ -359,12 +360,12 @@ class TabularGAN:
             kind = kinds[column]
             if kind == "id":
                 raise ValueError(f"cannot condition on id column {column!r}: ids are regenerated")
-            value = _coerce(value, kind, column)
+            value = parse_value(value, kind, column)
             t = tt.transform_of(column)
             inner = getattr(t, "inner", t)
             if isinstance(t, CategoricalTransform):
                 t.codes_of([value])  # raises, naming the column, for a value never seen
-            elif _isnull(value):
+            elif is_null(value):
                 if inner is t:
                     raise ValueError(
                         f"column {column!r} had no nulls; a null condition is impossible"
@@ -421,7 +422,7 @@ class TabularGAN:
             cfg = TabularConfig.from_dict(header["config"])
             self = cls(cfg)
             self.config_ = cfg
-            self.device_ = _device(cfg.device)
+            self.device_ = resolve_device(cfg.device)
             self.transformer_ = TableTransformer.from_dict(header["transformer"])
             self.history_ = header.get("history", [])
             self.epochs_trained_ = len(self.history_)
@@ -442,55 +443,3 @@ class TabularGAN:
             f"fitted, {self.epochs_trained_} epochs" if hasattr(self, "generator_") else "unfitted"
         )
         return f"TabularGAN({state})"
-
-
-def _as_metadata(metadata, data: pd.DataFrame) -> Metadata:
-    if metadata is None:
-        return Metadata.detect(data)
-    if isinstance(metadata, Metadata):
-        metadata.validate(data)
-        return metadata
-    if isinstance(metadata, str | Path):
-        metadata = Metadata.load(metadata)
-    elif isinstance(metadata, Mapping):
-        metadata = Metadata.from_dict(metadata)
-    else:
-        raise TypeError(f"metadata must be Metadata, a dict or a JSON path, got {type(metadata)}")
-    metadata.validate(data)
-    return metadata
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} was asked for, but CUDA is not available here")
-    return torch.device(name)
-
-
-def _isnull(value) -> bool:
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
-
-
-def _coerce(value, kind: str, column: str):
-    """Turn a condition given as text (from the CLI) into the column's type."""
-    if not isinstance(value, str) or kind in ("categorical", "constant"):
-        return value
-    try:
-        if kind == "boolean":
-            lowered = value.strip().lower()
-            if lowered in ("true", "1", "yes"):
-                return True
-            if lowered in ("false", "0", "no"):
-                return False
-            raise ValueError(value)
-        if kind == "integer":
-            number = float(value)
-            return int(number) if number.is_integer() else number
-        if kind == "numerical":
-            return float(value)
-        if kind == "datetime":
-            return pd.Timestamp(value)
-    except ValueError:
-        raise ValueError(f"condition {column}={value!r} is not a valid {kind} value") from None
-    return value

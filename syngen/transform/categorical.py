@@ -31,6 +31,9 @@ class CategoricalTransform(ColumnTransform):
 
     def fit(self, s: pd.Series, rng: np.random.Generator) -> CategoricalTransform:
         counts = s.value_counts(dropna=True, sort=True)
+        # A pandas Categorical lists declared levels that never occur: not classes to learn
+        # (the output dtype still declares them).
+        counts = counts[counts > 0]
         self.has_null_ = bool(s.isna().any())
         room = self.max_categories - self.has_null_
         if len(counts) > room:

@@ -1,0 +1,92 @@
+"""Hyper-parameters of DoppelGANger (Lin et al. 2020), with the paper's defaults where sensible."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+
+
+@dataclass
+class TimeSeriesConfig:
+    """Everything that shapes a DoppelGANger fit.
+
+    ``sample_len`` (time steps emitted per recurrent cell, the paper's "batch generation") left
+    as ``None`` is chosen from the longest sequence so the recurrent network runs at most
+    ~50 cells; ``batch_size`` is capped at the number of sequences.
+    """
+
+    epochs: int = 400
+    batch_size: int = 100
+    sample_len: int | None = None
+    attribute_noise_dim: int = 10
+    feature_noise_dim: int = 10
+    attribute_dims: tuple[int, ...] = (100, 100)
+    feature_hidden: int = 100
+    feature_layers: int = 1
+    discriminator_dims: tuple[int, ...] = (200, 200, 200)
+    aux_discriminator_dims: tuple[int, ...] = (200, 200, 200)
+    generator_lr: float = 1e-3
+    discriminator_lr: float = 1e-3
+    gradient_penalty: float = 10.0
+    aux_weight: float = 1.0
+    gumbel_tau: float = 0.2
+    max_modes: int = 10
+    max_seconds: float | None = None
+    device: str = "auto"
+    seed: int | None = None
+    verbose: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("attribute_dims", "discriminator_dims", "aux_discriminator_dims"):
+            setattr(self, name, tuple(getattr(self, name)))
+        for name in (
+            "epochs",
+            "batch_size",
+            "attribute_noise_dim",
+            "feature_noise_dim",
+            "feature_hidden",
+            "feature_layers",
+            "max_modes",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.sample_len is not None and (
+            not isinstance(self.sample_len, int) or self.sample_len < 1
+        ):
+            raise ValueError(
+                f"sample_len must be a positive integer or None, got {self.sample_len!r}"
+            )
+        for name in ("generator_lr", "discriminator_lr", "gumbel_tau"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("gradient_penalty", "aux_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise ValueError(f"max_seconds must be positive, got {self.max_seconds}")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}")
+
+    def resolved(self, n_sequences: int, max_len: int) -> TimeSeriesConfig:
+        """A copy with ``sample_len`` and ``batch_size`` fitted to the data."""
+        sample_len = self.sample_len or max(1, math.ceil(max_len / 50))
+        return replace(
+            self,
+            sample_len=min(sample_len, max_len),
+            batch_size=min(self.batch_size, n_sequences),
+        )
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        for name in ("attribute_dims", "discriminator_dims", "aux_discriminator_dims"):
+            out[name] = list(out[name])
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TimeSeriesConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown TimeSeriesConfig fields {unknown}; known: {sorted(known)}")
+        return cls(**data)

@@ -1,0 +1,140 @@
+"""DoppelGANger's networks: attribute, additional-attribute and feature generators, two critics.
+
+The generator runs in three stages (Lin et al. 2020, fig. 5): noise -> attributes (MLP);
+(noise, attributes) -> additional attributes, the per-entity midpoint and half-range of each
+numeric feature (MLP); (attributes, additional attributes, per-step noise) -> features, an LSTM
+whose every cell emits ``sample_len`` time steps ("batch generation") plus, per step, a
+[continue, stop] generation flag: the steps after the first "stop" are masked to zero, so the
+sequence length is generated too. All outputs go through ``OutputLayout`` (tanh for scalars,
+Gumbel-softmax for classes), the same activation the tabular model uses.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..tabular.networks import OutputLayout
+from ..transform import Span
+
+
+def mlp(in_dim: int, dims: tuple[int, ...], out_dim: int, slope: float = 0.0) -> nn.Sequential:
+    layers, width = [], in_dim
+    for d in dims:
+        layers += [nn.Linear(width, d), nn.LeakyReLU(slope) if slope else nn.ReLU()]
+        width = d
+    layers.append(nn.Linear(width, out_dim))
+    return nn.Sequential(*layers)
+
+
+class SequenceGenerator(nn.Module):
+    def __init__(
+        self,
+        attribute_layout: list[Span],
+        additional_layout: list[Span],
+        feature_layout: list[Span],
+        max_len: int,
+        sample_len: int,
+        attribute_noise_dim: int,
+        feature_noise_dim: int,
+        attribute_dims: tuple[int, ...],
+        feature_hidden: int,
+        feature_layers: int,
+    ) -> None:
+        super().__init__()
+        self.attribute_dim = sum(s.width for s in attribute_layout)
+        self.additional_dim = sum(s.width for s in additional_layout)
+        self.feature_dim = sum(s.width for s in feature_layout)
+        self.max_len, self.sample_len = max_len, sample_len
+        self.cells = math.ceil(max_len / sample_len)
+        self.attribute_noise_dim, self.feature_noise_dim = attribute_noise_dim, feature_noise_dim
+        self.attribute_out = OutputLayout(attribute_layout)
+        self.additional_out = OutputLayout(additional_layout)
+        self.feature_out = OutputLayout(feature_layout)
+        # No network for an empty output (no attributes, no numeric feature).
+        self.attribute_net = (
+            mlp(attribute_noise_dim, attribute_dims, self.attribute_dim)
+            if self.attribute_dim
+            else None
+        )
+        self.additional_net = (
+            mlp(attribute_noise_dim + self.attribute_dim, attribute_dims, self.additional_dim)
+            if self.additional_dim
+            else None
+        )
+        self.rnn = nn.LSTM(
+            self.attribute_dim + self.additional_dim + feature_noise_dim,
+            feature_hidden,
+            num_layers=feature_layers,
+            batch_first=True,
+        )
+        self.feature_net = nn.Linear(feature_hidden, sample_len * self.feature_dim)
+
+    def _noise(self, *shape: int, generator: torch.Generator | None) -> torch.Tensor:
+        return torch.randn(*shape, device=self.feature_net.weight.device, generator=generator)
+
+    def generate_attributes(
+        self, n: int, tau: float, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Stage 1: ``n`` encoded attribute rows (the ``TableTransformer`` layout)."""
+        if self.attribute_net is None:
+            return self._noise(n, 0, generator=generator)
+        raw = self.attribute_net(self._noise(n, self.attribute_noise_dim, generator=generator))
+        return self.attribute_out.activate(raw, tau, generator)
+
+    def forward(
+        self, attributes: torch.Tensor, tau: float, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Stages 2 and 3: (additional attributes, features (n, max_len, dim)) for the given
+        encoded attributes. Features are activated but not yet masked (``mask_after_stop``)."""
+        n = len(attributes)
+        additional = self._noise(n, 0, generator=generator)
+        if self.additional_net is not None:
+            z = self._noise(n, self.attribute_noise_dim, generator=generator)
+            raw = self.additional_net(torch.cat([z, attributes], 1))
+            additional = self.additional_out.activate(raw, tau, generator)
+        cond = torch.cat([attributes, additional], 1)
+        z = self._noise(n, self.cells, self.feature_noise_dim, generator=generator)
+        hidden, _ = self.rnn(torch.cat([cond[:, None, :].expand(-1, self.cells, -1), z], 2))
+        raw = self.feature_net(hidden).reshape(n * self.cells * self.sample_len, self.feature_dim)
+        features = self.feature_out.activate(raw, tau, generator)
+        features = features.reshape(n, self.cells * self.sample_len, self.feature_dim)
+        features = features[:, : self.max_len]
+        return additional, features
+
+
+def mask_after_stop(features: torch.Tensor, min_len: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Zero every step after the first "stop" flag (the last two columns); return the lengths.
+
+    A stop before step ``min_len`` is ignored (sampling passes the shortest real length).
+    The mask is not differentiated: the flags learn from the critic, which sees them.
+    """
+    stop = features[..., -1] > features[..., -2]
+    stop[:, : min_len - 1] = False
+    stop[:, -1] = True
+    lengths = stop.int().argmax(dim=1) + 1
+    alive = torch.arange(features.shape[1], device=features.device)[None, :] < lengths[:, None]
+    return features * alive[..., None], lengths
+
+
+class Critic(nn.Module):
+    """WGAN critic: an MLP on flattened inputs, no normalization (the gradient penalty needs
+    each score to depend on its own row only)."""
+
+    def __init__(self, in_dim: int, dims: tuple[int, ...]) -> None:
+        super().__init__()
+        self.net = mlp(in_dim, dims, 1, slope=0.2)
+
+    def forward(self, *parts: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([p.flatten(1) for p in parts], 1))
+
+    def gradient_penalty(self, real: list, fake: list, weight: float) -> torch.Tensor:
+        """WGAN-GP on random interpolates of the real and fake parts (one weight per row)."""
+        real = torch.cat([p.flatten(1) for p in real], 1)
+        fake = torch.cat([p.flatten(1) for p in fake], 1)
+        alpha = torch.rand(len(real), 1, device=real.device)
+        mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        (grad,) = torch.autograd.grad(self.net(mixed).sum(), mixed, create_graph=True)
+        return weight * ((grad.norm(2, dim=1) - 1) ** 2).mean()
