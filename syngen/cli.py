@@ -102,29 +102,100 @@ def main() -> None:
     help="Where to train.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def fit(data, output, epochs, batch_size, pac, max_seconds, metadata, seed, device, quiet):
+@click.option(
+    "--kind",
+    type=click.Choice(["tabular", "timeseries"]),
+    default="tabular",
+    show_default=True,
+    help="tabular: one row per record (TabularGAN). timeseries: one row per entity and time "
+    "step (DoppelGANger); needs --time-col and --entity-col (or --window).",
+)
+@click.option("--entity-col", default=None, help="timeseries: the column naming each entity.")
+@click.option(
+    "--time-col", default=None, help="timeseries: the time column (dates or integer steps)."
+)
+@click.option(
+    "--attributes",
+    default=None,
+    metavar="COL,COL",
+    help="timeseries: the static columns (default: every column constant within every entity).",
+)
+@click.option(
+    "--window",
+    type=click.IntRange(min=2),
+    default=None,
+    help="timeseries: DATA is one long series; cut it into sequences of this many rows "
+    "(an entity column named by --entity-col, default 'window', is added).",
+)
+def fit(data, output, epochs, batch_size, pac, max_seconds, metadata, seed, device, quiet, kind,
+        entity_col, time_col, attributes, window):
     """Learn a model of the table DATA (.csv or .parquet) and save it to OUTPUT."""
-    from .tabular import TabularGAN
-
+    series_only = {"--entity-col": entity_col, "--time-col": time_col,
+                   "--attributes": attributes, "--window": window}
+    if kind == "tabular":
+        given = [name for name, value in series_only.items() if value is not None]
+        if given:
+            raise click.UsageError(f"{', '.join(given)}: only for --kind timeseries")
+    else:
+        if time_col is None:
+            raise click.UsageError("--kind timeseries needs --time-col")
+        if entity_col is None and window is None:
+            raise click.UsageError(
+                "--kind timeseries needs --entity-col, or --window for one long series"
+            )
+        if pac is not None:
+            raise click.UsageError("--pac applies to --kind tabular only")
     try:
         df = read_table(data)
-        model = TabularGAN(
-            epochs=epochs,
-            batch_size=batch_size,
-            pac=pac,
-            max_seconds=max_seconds,
-            seed=seed,
-            device=device,
-            verbose=not quiet,
-        )
-        model.fit(df, metadata=metadata)
+        common = {"epochs": epochs, "batch_size": batch_size, "max_seconds": max_seconds,
+                  "seed": seed, "device": device, "verbose": not quiet}
+        common = {k: v for k, v in common.items() if v is not None}
+        if kind == "tabular":
+            from .tabular import TabularGAN
+
+            model = TabularGAN(pac=pac, **common).fit(df, metadata=metadata)
+            what = f"{len(df):,} rows x {df.shape[1]} columns"
+        else:
+            from .timeseries import DoppelGANger
+
+            entity_col = entity_col or "window"
+            df = _parse_time_column(df, time_col)
+            model = DoppelGANger(**common).fit(
+                df,
+                entity=entity_col,
+                time=time_col,
+                attributes=None if attributes is None else _column_list(attributes),
+                window=window,
+                metadata=metadata,
+            )
+            what = f"{len(df):,} rows, {model.schema_['max_len']} steps at most per entity"
         model.save(output)
     except (ValueError, TypeError, RuntimeError, FileNotFoundError) as exc:
         _fail(exc)
-    click.echo(
-        f"fitted {len(df):,} rows x {df.shape[1]} columns in "
-        f"{model.epochs_trained_} epochs; model written to {output}"
-    )
+    click.echo(f"fitted {what} in {model.epochs_trained_} epochs; model written to {output}")
+
+
+def _column_list(text: str) -> list[str]:
+    columns = [c.strip() for c in text.split(",") if c.strip()]
+    if not columns:
+        raise click.BadParameter("name at least one column", param_hint="--attributes")
+    return columns
+
+
+def _parse_time_column(df, column: str):
+    """A CSV has no dtypes: a time column of text is parsed as dates."""
+    import pandas as pd
+
+    if column not in df.columns or df[column].dtype != object:
+        return df
+    parsed = pd.to_datetime(df[column], errors="coerce", format="mixed")
+    bad = parsed.isna() & df[column].notna()
+    if bad.any():
+        raise ValueError(
+            f"time column {column!r} holds {df[column][bad].iloc[0]!r}, which is not a date; "
+            "times must be dates or integer steps"
+        )
+    return df.assign(**{column: parsed})
 
 
 @main.command()
@@ -135,7 +206,7 @@ def fit(data, output, epochs, batch_size, pac, max_seconds, metadata, seed, devi
     "n",
     type=click.IntRange(min=0),
     required=True,
-    help="Number of rows to generate.",
+    help="Number of rows to generate (of entities, for a time-series model).",
 )
 @click.option(
     "-o",
@@ -163,17 +234,28 @@ def fit(data, output, epochs, batch_size, pac, max_seconds, metadata, seed, devi
     help="Rows generated per chunk; memory does not grow with -n.",
 )
 def sample(model, n, output, seed, conditions, batch_size):
-    """Generate N rows from MODEL and write them to OUTPUT."""
+    """Generate N rows from MODEL and write them to OUTPUT.
+
+    For a time-series model N counts entities (each one several rows), and conditions name
+    attribute (static) columns."""
+    from .io import write_table
     from .persistence import load
+    from .timeseries import DoppelGANger
 
     try:
         m = load(model)
-        rows = m.sample_to(
-            output, n, conditions=conditions or None, seed=seed, batch_size=batch_size
-        )
+        if isinstance(m, DoppelGANger):
+            frame = m.sample(n, attributes=conditions or None, seed=seed)
+            write_table(frame, output)
+            done = f"{n:,} entities ({len(frame):,} rows)"
+        else:
+            rows = m.sample_to(
+                output, n, conditions=conditions or None, seed=seed, batch_size=batch_size
+            )
+            done = f"{rows:,} rows"
     except (ValueError, TypeError, RuntimeError, FileNotFoundError) as exc:
         _fail(exc)
-    click.echo(f"wrote {rows:,} rows to {output}")
+    click.echo(f"wrote {done} to {output}")
 
 
 @main.command()
@@ -213,6 +295,19 @@ def sample(model, n, output, seed, conditions, batch_size):
     default=None,
     help="Also write every score and detail as JSON here.",
 )
+@click.option(
+    "--entity-col",
+    default=None,
+    help="Time series: the column naming each entity (with --time-col); adds the "
+    "time-series scores.",
+)
+@click.option("--time-col", default=None, help="Time series: the time column.")
+@click.option(
+    "--attributes",
+    default=None,
+    metavar="COL,COL",
+    help="Time series: the static columns (default: every column constant within entities).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sub-samples.")
 @click.option(
     "--threshold",
@@ -228,8 +323,8 @@ def sample(model, n, output, seed, conditions, batch_size):
     is_flag=True,
     help="Exit with status 2 when a privacy check fails (for pipelines).",
 )
-def report(real, synthetic, holdout, target, sensitive, metadata, output, json_path, seed,
-           thresholds, strict):
+def report(real, synthetic, holdout, target, sensitive, metadata, output, json_path, entity_col,
+           time_col, attributes, seed, thresholds, strict):
     """Score SYNTHETIC rows against the REAL rows they were made from: fidelity, utility and
     privacy, as an HTML page (and JSON). Works for synthetic data from any tool."""
     from .report import PrivacyThresholds, ReportConfig, evaluate
@@ -252,6 +347,8 @@ def report(real, synthetic, holdout, target, sensitive, metadata, output, json_p
         frames = {"real": read_table(real), "synthetic": read_table(synthetic)}
         if holdout is not None:
             frames["holdout"] = read_table(holdout)
+        if time_col is not None:
+            frames = {k: _parse_time_column(v, time_col) for k, v in frames.items()}
         result = evaluate(
             frames["real"],
             frames["synthetic"],
@@ -259,6 +356,9 @@ def report(real, synthetic, holdout, target, sensitive, metadata, output, json_p
             metadata=metadata,
             target=target,
             sensitive=sensitive,
+            entity=entity_col,
+            time=time_col,
+            attributes=None if attributes is None else _column_list(attributes),
             config=ReportConfig(seed=seed, thresholds=PrivacyThresholds(**limits)),
         )
         result.to_html(output)

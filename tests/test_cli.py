@@ -131,3 +131,34 @@ def test_help_explains_options():
     assert r.exit_code == 0 and "--epochs" in r.output and "--metadata" in r.output
     r = run("sample", "--help")
     assert "COLUMN=VALUE" in r.output
+
+
+def test_timeseries_fit_and_sample_from_csv(tmp_path):
+    from test_timeseries import make_sines
+
+    make_sines(40).to_csv(tmp_path / "series.csv", index=False)  # times become text in a CSV
+    model = tmp_path / "series.syngen"
+    r = run("fit", tmp_path / "series.csv", "-o", model, "--kind", "timeseries",
+            "--entity-col", "sensor", "--time-col", "ts", "--epochs", "3", "--seed", "0",
+            "--quiet")
+    assert r.exit_code == 0, r.output
+    assert "model written" in r.output
+    r = run("sample", model, "-n", "7", "-o", tmp_path / "out.csv", "--seed", "1",
+            "-c", "site=north")
+    assert r.exit_code == 0, r.output
+    assert "7 entities" in r.output
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out["sensor"].nunique() == 7 and (out["site"] == "north").all()
+    assert list(out.columns) == ["sensor", "ts", "amp", "site", "y", "state"]
+    assert pd.to_datetime(out["ts"]).notna().all()
+
+
+def test_timeseries_options_are_checked(tmp_path, files):
+    r = run("fit", files / "data.csv", "-o", tmp_path / "m", "--kind", "timeseries",
+            "--entity-col", "group")
+    assert r.exit_code == 2 and "--time-col" in r.output
+    r = run("fit", files / "data.csv", "-o", tmp_path / "m", "--window", "10")
+    assert r.exit_code == 2 and "--window: only for --kind timeseries" in r.output
+    r = run("fit", files / "data.csv", "-o", tmp_path / "m", "--kind", "timeseries",
+            "--entity-col", "group", "--time-col", "city", "--quiet")
+    assert r.exit_code == 1 and "time column 'city'" in r.output and "Traceback" not in r.output

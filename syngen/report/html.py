@@ -120,6 +120,43 @@ def _utility_plot(plt, u: dict) -> str:
     return _png(fig)
 
 
+def _series_plots(plt, d: dict) -> list[str]:
+    out = []
+    t = d.get("trajectories") or {}
+    if t:
+        fig, axes = plt.subplots(1, 2, figsize=(8, 2.6), sharey=True)
+        for ax, which, color in ((axes[0], "real", REAL), (axes[1], "synthetic", SYNTHETIC)):
+            for series in t[which]:
+                ax.plot([np.nan if v is None else v for v in series], color=color, alpha=0.7)
+            ax.set_title(f"{which}: {t['feature']}")
+            ax.set_xlabel("step")
+        out.append(_png(fig))
+    acf = d.get("acf") or {}
+    if acf:
+        fig, ax = plt.subplots(figsize=(4.5, 2.6))
+        lags = np.arange(1, 1 + len(next(iter(acf.values()))["real"]))
+        for i, (name, a) in enumerate(list(acf.items())[:6]):
+            color = f"C{i}"
+            ax.plot(lags, [np.nan if v is None else v for v in a["real"]], color=color,
+                    label=f"{name} real")
+            ax.plot(lags, [np.nan if v is None else v for v in a["synthetic"]], color=color,
+                    linestyle="--", label=f"{name} synthetic")
+        ax.set_xlabel("lag")
+        ax.set_ylabel("autocorrelation")
+        ax.legend(fontsize=6, frameon=False)
+        out.append(_png(fig))
+    h = d["lengths"]
+    fig, ax = plt.subplots(figsize=(4.5, 2.6))
+    edges = np.asarray(h["edges"])
+    ax.stairs(h["real"], edges, color=REAL, fill=True, alpha=0.45, label="real")
+    ax.stairs(h["synthetic"], edges, color=SYNTHETIC, linewidth=1.6, label="synthetic")
+    ax.set_xlabel("sequence length (steps)")
+    ax.set_ylabel("share of entities")
+    ax.legend(fontsize=7, frameon=False)
+    out.append(_png(fig))
+    return out
+
+
 # ---- page -------------------------------------------------------------------------------
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;
@@ -228,6 +265,23 @@ def render(report) -> str:
             "rows and once on the synthetic rows, both tested on real rows "
             f"({_e(u['test_rows'])}).</p>")
         add(f"<div class='wide'>{_utility_plot(plt, u)}</div>")
+
+    # Time series
+    if "series" in d:
+        add("<h2>Time series</h2><p>Whole entities compared: a recurrent classifier trying to "
+            "tell real from synthetic sequences (discriminative score, 0 = it cannot), a "
+            "next-step predictor trained on synthetic and tested on real sequences (MAE, "
+            "next to the same model trained on real ones), autocorrelation and lengths.</p>")
+        series_cards = [
+            (_fmt(s.get("series.discriminative")), "discriminative score (0 best)"),
+            (_fmt(s.get("series.predictive_mae")),
+             f"predictive MAE (real data: {_fmt(s.get('series.predictive_mae_real'))})"),
+            (_fmt(s.get("series.length_ks")), "length KS distance (0 best)"),
+            (_fmt(s.get("series.acf_distance")), "autocorrelation distance (0 best)"),
+            (_fmt(s.get("series.attribute_quality")), "attribute quality (1 best)"),
+        ]
+        add("<div class='cards'>" + "".join(_card(v, label) for v, label in series_cards)
+            + "</div><div class='grid'>" + "".join(_series_plots(plt, d["series"])) + "</div>")
 
     # Fidelity
     add("<h2>Fidelity</h2>")

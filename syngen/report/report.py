@@ -45,10 +45,12 @@ class ReportConfig:
     detection_rows: int = 10_000  # rows of each side given to the detection classifier
     privacy_queries: int = 5_000  # synthetic rows (and attack targets) looked up
     utility_rows: int = 100_000  # training rows of the utility models
+    series_iterations: int = 1000  # training steps of each GRU of the time-series scores
     thresholds: PrivacyThresholds = field(default_factory=PrivacyThresholds)
 
     def __post_init__(self) -> None:
-        for name in ("quality_rows", "detection_rows", "privacy_queries", "utility_rows"):
+        for name in ("quality_rows", "detection_rows", "privacy_queries", "utility_rows",
+                     "series_iterations"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 10:
                 raise ValueError(f"{name} must be an integer of at least 10, got {value!r}")
@@ -147,6 +149,12 @@ _SUMMARY = [
     ("utility.trtr_macro_f1", "TRTR macro F1"),
     ("utility.tstr_r2", "TSTR R2"),
     ("utility.trtr_r2", "TRTR R2"),
+    ("series.discriminative", "discriminative (0 best)"),
+    ("series.predictive_mae", "predictive MAE (synthetic)"),
+    ("series.predictive_mae_real", "predictive MAE (real)"),
+    ("series.length_ks", "length KS (0 best)"),
+    ("series.acf_distance", "autocorrelation distance"),
+    ("series.attribute_quality", "attribute quality"),
 ]
 
 
@@ -248,6 +256,9 @@ def evaluate(
     metadata: Metadata | dict | str | Path | None = None,
     target: str | None = None,
     sensitive: str | None = None,
+    entity: str | None = None,
+    time: str | None = None,
+    attributes: list[str] | None = None,
     config: ReportConfig | None = None,
 ) -> Report:
     """Score ``synthetic`` against the ``real`` rows it was made from.
@@ -255,12 +266,28 @@ def evaluate(
     ``holdout``: real rows the generator never saw; needed for the privacy scores and used
     as the test set of the utility scores. ``target``: a column to predict (utility).
     ``sensitive``: a column an attacker wants to learn (attribute-inference risk).
+    ``entity`` and ``time``: the tables are long time series (one row per entity and step);
+    adds the time-series scores (``attributes``: the static columns, detected if None).
     """
     from .. import __version__
 
     config = config or ReportConfig()
     if not isinstance(real, pd.DataFrame):
         raise TypeError(f"real must be a pandas DataFrame, got {type(real).__name__}")
+    if (entity is None) != (time is None):
+        raise ValueError("time-series scores need both entity and time columns")
+    if entity is not None and (holdout is not None or target or sensitive):
+        raise ValueError(
+            "holdout, target and sensitive are not supported for time series yet: "
+            "the report scores fidelity of entities only"
+        )
+    for arg, col in (("entity", entity), ("time", time)):
+        if col is not None and col not in real.columns:
+            raise ValueError(f"{arg} column {col!r} is not in the real table")
+    if entity is not None:
+        # The entity column names sequences; it is an id, not a value to compare.
+        metadata = as_metadata(metadata).columns if metadata is not None else {}
+        metadata = {**Metadata.detect(real, {entity: "id"}).columns, **metadata, entity: "id"}
     try:
         metadata, real = _resolve_metadata(metadata, real)
     except MetadataError as exc:
@@ -311,6 +338,16 @@ def evaluate(
         "synthetic": association_matrix(syn_q, plotted, scored, real_q),
     }
 
+    # Time series
+    if entity is not None:
+        from .timeseries import series_scores
+
+        series, details["series"] = series_scores(
+            real, synthetic, entity, time, attributes, seed=config.seed,
+            iterations=config.series_iterations,
+        )
+        scores.update(series)
+
     # Utility
     if target is not None:
         if hold_n is not None:
@@ -334,7 +371,10 @@ def evaluate(
     # Privacy
     verdicts: list[dict] = []
     hashes = {"train": row_hashes(real_n, scored), "synthetic": row_hashes(syn_n, scored)}
-    if hold_n is None:
+    if entity is not None:
+        details["privacy"] = {"note": "privacy scores for time-series entities are not "
+                                      "computed yet"}
+    elif hold_n is None:
         scores["privacy.exact_copy_rate"] = float(
             np.isin(hashes["synthetic"], hashes["train"]).mean()
         )
@@ -364,6 +404,8 @@ def evaluate(
         "excluded_columns": [c for c, k in metadata.columns.items() if k == "id"],
         "target": target,
         "sensitive": sensitive,
+        "entity": entity,
+        "time": time,
     }
     sampling = {k: v for k, v in asdict(config).items() if k != "thresholds"}
     sampling["thresholds"] = config.thresholds.to_dict()
