@@ -92,3 +92,20 @@ def test_series_inputs_are_checked(series):
         evaluate(real, real, entity="sensor", time="ts", target="site")
     with pytest.raises(ValueError, match="time column 'nope' is not in the real table"):
         evaluate(real, real, entity="sensor", time="nope")
+
+
+def test_a_short_doppelganger_fit_on_sines_beats_step_shuffled_real_data(series):
+    from syngen import DoppelGANger
+
+    real = _sines(200, seed=0)
+    model = DoppelGANger(
+        epochs=100, seed=0, batch_size=50, attribute_dims=(64, 64), feature_hidden=64,
+        discriminator_dims=(128, 128), aux_discriminator_dims=(64, 64),
+    ).fit(real, entity="sensor", time="ts")
+    ours = evaluate(real, model.sample(200, seed=1), entity="sensor", time="ts",
+                    config=FAST).scores
+    baseline = evaluate(real, _shuffle_steps(_sines(200, seed=1)), entity="sensor", time="ts",
+                        config=FAST).scores
+    assert ours["series.discriminative"] < baseline["series.discriminative"]
+    assert ours["series.acf_distance"] < baseline["series.acf_distance"] - 0.2
+    assert ours["series.predictive_mae"] < baseline["series.predictive_mae"] / 2
