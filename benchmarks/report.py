@@ -10,6 +10,7 @@ TITLES = {
     "german": "German credit (80/20 split, seed 0)",
     "census": "Census-Income KDD (299,285 x 42): scale",
     "scoring": "The report (`syngen report`) on 30,000 x 15 with a 6,000-row holdout",
+    "timeseries": "Time series: DoppelGANger on Sines, japanese_vowels, eu_stock windows",
 }
 
 

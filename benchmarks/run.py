@@ -5,6 +5,7 @@
     python benchmarks/run.py german
     python benchmarks/run.py census
     python benchmarks/run.py scoring         # the fidelity/privacy report on 30,000 x 15
+    python benchmarks/run.py timeseries      # DoppelGANger on Sines, japanese_vowels, eu_stock
     python benchmarks/run.py report          # docs/benchmarks.md from bench-results/*.json
     python benchmarks/run.py all --quick     # smoke run: few epochs, subsampled rows
 
@@ -33,7 +34,7 @@ import report  # noqa: E402
 from common import DatasetsMissing, log  # noqa: E402
 from procwatch import ForeignLoad, run_watched, wait_for_quiet  # noqa: E402
 
-PARTS = ("adult", "german", "census", "scoring")
+PARTS = ("adult", "german", "census", "scoring", "timeseries")
 WORKER = Path(__file__).resolve().parent / "fit_worker.py"
 
 # The architecture both libraries train in the same-epochs comparison (the CTGAN paper's).
@@ -530,6 +531,91 @@ def part_scoring(ctx: Context) -> dict:
     return finish(ctx, "scoring", result)
 
 
+# ---- time series: DoppelGANger on Sines, japanese_vowels, eu_stock windows ----------------------
+def sines(n: int, steps: int = 24, features: int = 5, seed: int = 0):
+    """TimeGAN's Sines: each feature sin(f t + p), f and p uniform in [0, 0.1] per sequence."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(steps)
+    freq = rng.uniform(0, 0.1, (n, 1, features))
+    phase = rng.uniform(0, 0.1, (n, 1, features))
+    values = np.sin(freq * t[None, :, None] + phase).reshape(n * steps, features)
+    frame = pd.DataFrame(values, columns=[f"f{i}" for i in range(features)])
+    frame.insert(0, "step", np.tile(t, n))
+    frame.insert(0, "entity", np.repeat(np.arange(n), steps))
+    return frame
+
+
+def sliding_windows(df, features: list[str], length: int = 24):
+    """TimeGAN's stock protocol: every window of ``length`` consecutive rows is a sequence."""
+    import numpy as np
+    import pandas as pd
+
+    values = df[features].to_numpy()
+    starts = np.arange(len(values) - length + 1)
+    rows = (starts[:, None] + np.arange(length)[None, :]).ravel()
+    frame = pd.DataFrame(values[rows], columns=features)
+    frame.insert(0, "step", np.tile(np.arange(length), len(starts)))
+    frame.insert(0, "entity", np.repeat(starts, length))
+    return frame
+
+
+def part_timeseries(ctx: Context) -> dict:
+    """syngen's DoppelGANger with its defaults on the three tables of the issue, scored by
+    syngen's time-series report against the real sequences it was fitted on."""
+    from syngen import DoppelGANger
+    from syngen.report import ReportConfig, evaluate
+
+    vowels, _ = common.load_table(ctx.datasets, "japanese_vowels")
+    stocks, _ = common.load_table(ctx.datasets, "eu_stock_markets")
+    tables = {
+        "sines": (sines(300 if ctx.quick else 2_000), "entity", "step"),
+        "japanese_vowels": (vowels, "entity_id", "step"),
+        "eu_stock_windows": (sliding_windows(stocks, ["DAX", "SMI", "CAC", "FTSE"]), "entity",
+                             "step"),
+    }
+    targets = {"sines": 0.10, "japanese_vowels": 0.25, "eu_stock_windows": 0.20}
+    result = base_result(ctx, "timeseries")
+    epochs = 20 if ctx.quick else None
+    result["settings"] = {"model": "DoppelGANger defaults, seed 0"
+                          + (f", {epochs} epochs" if epochs else ""),
+                          "scores": "syngen report, ReportConfig() defaults, seed 0",
+                          "peers": "gretel DGAN and SDV PAR not run yet"}
+    m, scores = [], {}
+    for name, (frame, entity, time_col) in tables.items():
+        quiet = wait_for_quiet(ctx.args.quiet_wait, log=log)
+        t = time.perf_counter()
+        params = {"seed": 0, **({"epochs": epochs} if epochs else {})}
+        model = DoppelGANger(**params).fit(frame, entity=entity, time=time_col)
+        fit_seconds = time.perf_counter() - t
+        n = frame[entity].nunique()
+        t = time.perf_counter()
+        synthetic = model.sample(n, seed=1)
+        sample_seconds = time.perf_counter() - t
+        rep = evaluate(frame, synthetic, entity=entity, time=time_col, config=ReportConfig())
+        s = rep.scores
+        scores[name] = {**s, "fit_seconds": fit_seconds, "sample_seconds": sample_seconds,
+                        "entities": n, "epochs": model.epochs_trained_, "quiet_wait": quiet}
+        log(f"{name}: fit {fit_seconds:.0f} s, disc {s['series.discriminative']:.3f}, "
+            f"length KS {s['series.length_ks']:.3f}")
+        m += [
+            metric(f"{name}_disc", f"{name}: discriminative score ({n:,} entities)",
+                   s["series.discriminative"], None, target=("ours", "<=", targets[name])),
+            metric(f"{name}_pred", f"{name}: predictive MAE (real data: "
+                   f"{s['series.predictive_mae_real']:.4f})", s["series.predictive_mae"], None),
+            metric(f"{name}_len", f"{name}: length KS", s["series.length_ks"], None,
+                   target=("ours", "<=", 0.15) if name == "japanese_vowels" else None),
+            metric(f"{name}_fit", f"{name}: fit seconds ({model.epochs_trained_} epochs)",
+                   fit_seconds, None, unit="s"),
+            metric(f"{name}_rate", f"{name}: entities sampled per second", n / sample_seconds,
+                   None, better="higher"),
+        ]
+    result.update(metrics=m, scores={"syngen": scores})
+    return finish(ctx, "timeseries", result)
+
+
 # ---- CLI ----------------------------------------------------------------------------------------
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
@@ -590,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
             "Install it with `pip install -e .[bench]`.")
     parts = PARTS if args.part == "all" else (args.part,)
     runners = {"adult": part_adult, "german": part_german, "census": part_census,
-               "scoring": part_scoring}
+               "scoring": part_scoring, "timeseries": part_timeseries}
     failed = []
     for part in parts:
         t = time.perf_counter()
