@@ -115,6 +115,20 @@ def test_save_load_gives_identical_samples(fitted, tmp_path):
     assert loaded.config_ == fitted.config_
 
 
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_model_trained_on_cuda_loads_and_samples_on_cpu(fitted, tmp_path):
+    from syngen.persistence import load_model_file, save_model
+
+    fitted.save(tmp_path / "cpu.syngen")
+    header, tensors = load_model_file(tmp_path / "cpu.syngen")
+    header = {k: v for k, v in header.items() if k not in ("format", "format_version")}
+    header["config"]["device"] = "cuda"  # as written by a fit on a GPU machine
+    save_model(tmp_path / "gpu.syngen", header, tensors)
+    loaded = syngen.load(tmp_path / "gpu.syngen")
+    assert loaded.device_.type == "cpu"
+    pdt.assert_frame_equal(loaded.sample(50, seed=2), fitted.sample(50, seed=2))
+
+
 def test_model_file_holds_no_pickle(fitted, tmp_path):
     path = tmp_path / "model.syngen"
     fitted.save(path)

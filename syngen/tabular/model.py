@@ -422,7 +422,7 @@ class TabularGAN:
             cfg = TabularConfig.from_dict(header["config"])
             self = cls(cfg)
             self.config_ = cfg
-            self.device_ = resolve_device(cfg.device)
+            self.device_ = resolve_device(cfg.device, loading=True)
             self.transformer_ = TableTransformer.from_dict(header["transformer"])
             self.history_ = header.get("history", [])
             self.epochs_trained_ = len(self.history_)

@@ -346,7 +346,7 @@ class DoppelGANger:
             cfg = TimeSeriesConfig.from_dict(header["config"])
             self = cls(cfg)
             self.config_ = cfg
-            self.device_ = resolve_device(cfg.device)
+            self.device_ = resolve_device(cfg.device, loading=True)
             self.schema_ = header["schema"]
             tt = header["attribute_transformer"]
             self.attribute_transformer_ = None if tt is None else TableTransformer.from_dict(tt)
