@@ -142,6 +142,18 @@ def test_save_load_round_trip(model, tmp_path):
         pdt.assert_frame_equal(loaded.sample(25, seed=7), model.sample(25, seed=7))
 
 
+def test_start_times_follow_the_real_ones_without_storing_them(sines, model):
+    assert "starts" not in model.schema_ and len(model.schema_["start_quantiles"]) == 101
+    real_starts = sines.groupby("sensor")["ts"].min()
+    starts = model.sample(300, seed=2).groupby("sensor")["ts"].min()
+    assert starts.between(real_starts.min(), real_starts.max()).all()
+    # On the data's hourly grid, and spread like the real starts (not one value).
+    assert ((starts - real_starts.min()) % pd.Timedelta(hours=1) == pd.Timedelta(0)).all()
+    assert starts.nunique() > 10
+    assert abs((starts - real_starts.min()).mean() - (real_starts - real_starts.min()).mean()) \
+        < pd.Timedelta(hours=8)
+
+
 def test_tabular_loader_refuses_a_timeseries_file(model, tmp_path):
     path = tmp_path / "ts.syngen"
     model.save(path)

@@ -96,7 +96,9 @@ class DoppelGANger:
                 if pd.api.types.is_integer_dtype(seq.entities.dtype)
                 else 0
             ),
-            "starts": seq.starts.tolist(),
+            # Percentiles of the real start times, not the starts themselves: the model file
+            # must not carry one real value per entity.
+            "start_quantiles": _quantiles(seq.starts),
             "step": int(round(float(np.nanmedian(seq.steps)))),
             "min_len": int(seq.lengths.min()),
             "max_len": seq.max_len,
@@ -276,7 +278,7 @@ class DoppelGANger:
         n = len(lengths)
         width = features.shape[1]
         # Time: a start drawn from the real starts, then the median real step.
-        starts = np.asarray(schema["starts"], "int64")[rng.integers(0, len(schema["starts"]), n)]
+        starts = _draw_starts(schema["start_quantiles"], schema["step"], n, rng)
         times = starts[:, None] + np.arange(width, dtype="int64")[None, :] * schema["step"]
         ids = np.arange(schema["entity_start"], schema["entity_start"] + n)
         entity_dtype = schema["dtypes"][entity]
@@ -368,6 +370,24 @@ class DoppelGANger:
             f"fitted, {self.epochs_trained_} epochs" if hasattr(self, "generator_") else "unfitted"
         )
         return f"DoppelGANger({state})"
+
+
+def _quantiles(starts: np.ndarray, k: int = 101) -> list[int]:
+    """``k`` evenly spaced percentiles of the start ticks (exact int64: ns timestamps)."""
+    ordered = np.sort(starts.astype("int64"))
+    return ordered[np.linspace(0, len(ordered) - 1, k).round().astype(int)].tolist()
+
+
+def _draw_starts(quantiles: list[int], step: int, n: int, rng: np.random.Generator):
+    """Start ticks drawn between the stored percentiles, on the data's own step grid."""
+    q = np.asarray(quantiles, "int64")
+    low = rng.integers(0, len(q) - 1, n) if len(q) > 1 else np.zeros(n, int)
+    high = np.minimum(low + 1, len(q) - 1)
+    span = (q[high] - q[low]).astype("float64")
+    starts = q[low] + (rng.random(n) * span).astype("int64")
+    if step > 0:
+        starts = q[0] + (starts - q[0]) // step * step
+    return starts
 
 
 def _now() -> float:
