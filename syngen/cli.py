@@ -47,6 +47,31 @@ def _echo_summary(result, verdicts_only: bool = False) -> None:
             click.echo(f"  {tag}{value[4:]}")
 
 
+def _column_list(ctx, param, text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    columns = [c.strip() for c in text.split(",") if c.strip()]
+    if not columns:
+        raise click.BadParameter("name at least one column")
+    return columns
+
+
+def _series_options(command):
+    """--entity-col, --time-col and --attributes: how a long table splits into sequences."""
+    options = [
+        click.option("--entity-col", default=None,
+                     help="Time series: the column naming each entity."),
+        click.option("--time-col", default=None,
+                     help="Time series: the time column (dates or integer steps)."),
+        click.option("--attributes", default=None, metavar="COL,COL", callback=_column_list,
+                     help="Time series: the static columns (default: every column constant "
+                     "within every entity)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="syngen")
 def main() -> None:
@@ -110,21 +135,12 @@ def main() -> None:
     help="tabular: one row per record (TabularGAN). timeseries: one row per entity and time "
     "step (DoppelGANger); needs --time-col and --entity-col (or --window).",
 )
-@click.option("--entity-col", default=None, help="timeseries: the column naming each entity.")
-@click.option(
-    "--time-col", default=None, help="timeseries: the time column (dates or integer steps)."
-)
-@click.option(
-    "--attributes",
-    default=None,
-    metavar="COL,COL",
-    help="timeseries: the static columns (default: every column constant within every entity).",
-)
+@_series_options
 @click.option(
     "--window",
     type=click.IntRange(min=2),
     default=None,
-    help="timeseries: DATA is one long series; cut it into sequences of this many rows "
+    help="Time series: DATA is one long series; cut it into sequences of this many rows "
     "(an entity column named by --entity-col, default 'window', is added).",
 )
 def fit(data, output, epochs, batch_size, pac, max_seconds, metadata, seed, device, quiet, kind,
@@ -164,7 +180,7 @@ def fit(data, output, epochs, batch_size, pac, max_seconds, metadata, seed, devi
                 df,
                 entity=entity_col,
                 time=time_col,
-                attributes=None if attributes is None else _column_list(attributes),
+                attributes=attributes,
                 window=window,
                 metadata=metadata,
             )
@@ -175,11 +191,6 @@ def fit(data, output, epochs, batch_size, pac, max_seconds, metadata, seed, devi
     click.echo(f"fitted {what} in {model.epochs_trained_} epochs; model written to {output}")
 
 
-def _column_list(text: str) -> list[str]:
-    columns = [c.strip() for c in text.split(",") if c.strip()]
-    if not columns:
-        raise click.BadParameter("name at least one column", param_hint="--attributes")
-    return columns
 
 
 def _parse_time_column(df, column: str):
@@ -295,19 +306,7 @@ def sample(model, n, output, seed, conditions, batch_size):
     default=None,
     help="Also write every score and detail as JSON here.",
 )
-@click.option(
-    "--entity-col",
-    default=None,
-    help="Time series: the column naming each entity (with --time-col); adds the "
-    "time-series scores.",
-)
-@click.option("--time-col", default=None, help="Time series: the time column.")
-@click.option(
-    "--attributes",
-    default=None,
-    metavar="COL,COL",
-    help="Time series: the static columns (default: every column constant within entities).",
-)
+@_series_options
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sub-samples.")
 @click.option(
     "--threshold",
@@ -326,7 +325,9 @@ def sample(model, n, output, seed, conditions, batch_size):
 def report(real, synthetic, holdout, target, sensitive, metadata, output, json_path, entity_col,
            time_col, attributes, seed, thresholds, strict):
     """Score SYNTHETIC rows against the REAL rows they were made from: fidelity, utility and
-    privacy, as an HTML page (and JSON). Works for synthetic data from any tool."""
+    privacy, as an HTML page (and JSON). Works for synthetic data from any tool. With
+    --entity-col and --time-col the tables are long time series and the time-series scores
+    are added."""
     from .report import PrivacyThresholds, ReportConfig, evaluate
 
     limits = {}
@@ -358,7 +359,7 @@ def report(real, synthetic, holdout, target, sensitive, metadata, output, json_p
             sensitive=sensitive,
             entity=entity_col,
             time=time_col,
-            attributes=None if attributes is None else _column_list(attributes),
+            attributes=attributes,
             config=ReportConfig(seed=seed, thresholds=PrivacyThresholds(**limits)),
         )
         result.to_html(output)

@@ -111,22 +111,22 @@ def coverage(
     nulls, so an all-null synthetic column would go unnoticed there)."""
     out: dict[str, dict[str, float]] = {"category": {}, "range": {}, "missing": {}}
     for c, kind in metadata.columns.items():
-        frames = (real, synthetic)
         if kind in NUMERIC_KINDS:
-            real_null, syn_null = (np.isnan(as_numbers(f[c])).mean() for f in frames)
+            r, syn = as_numbers(real[c]), as_numbers(synthetic[c])
+            r_null, s_null = np.isnan(r), np.isnan(syn)
         else:
-            real_null, syn_null = ((as_labels(f[c]) == NULL_LABEL).mean() for f in frames)
-        out["missing"][c] = float(1 - abs(real_null - syn_null))
+            r, syn = as_labels(real[c]), as_labels(synthetic[c])
+            r_null, s_null = r == NULL_LABEL, syn == NULL_LABEL
+        out["missing"][c] = float(1 - abs(r_null.mean() - s_null.mean()))
         if kind in CATEGORY_KINDS:
-            seen = set(as_labels(real[c]))
-            out["category"][c] = len(seen & set(as_labels(synthetic[c]))) / len(seen)
+            seen = set(r)
+            out["category"][c] = len(seen & set(syn)) / len(seen)
         elif kind in NUMERIC_KINDS:
-            r, s = as_numbers(real[c]), as_numbers(synthetic[c])
             lo, hi = np.nanmin(r), np.nanmax(r)
-            if hi == lo or np.isnan(s).all():
+            if hi == lo or s_null.all():
                 out["range"][c] = float(hi == lo)
                 continue
-            missed = max(0.0, np.nanmin(s) - lo) + max(0.0, hi - np.nanmax(s))
+            missed = max(0.0, np.nanmin(syn) - lo) + max(0.0, hi - np.nanmax(syn))
             out["range"][c] = float(np.clip(1 - missed / (hi - lo), 0, 1))
     return out
 

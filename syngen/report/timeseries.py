@@ -77,6 +77,13 @@ class _GRU(nn.Module):
         self.rnn = nn.GRU(dim, hidden, num_layers=2, batch_first=True)
         self.head = nn.Linear(hidden, out)
 
+    @classmethod
+    def seeded(cls, dim: int, out: int, seed: int) -> _GRU:
+        """Same initial weights for the same seed, without touching the global torch RNG."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return cls(dim, max(8, dim // 2), out)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.rnn(x)[0])
 
@@ -111,9 +118,7 @@ def discriminative_score(
     cut = int(0.8 * len(x))
     train, test = order[:cut], order[cut:]
     xt, lt, yt = (torch.from_numpy(a) for a in (x, lengths.astype("int64"), y))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = _GRU(x.shape[2], max(8, x.shape[2] // 2), 1)
+    model = _GRU.seeded(x.shape[2], 1, seed)
 
     def logits(rows: torch.Tensor) -> torch.Tensor:
         out = model(xt[rows])  # the state after each sequence's last real step
@@ -137,9 +142,7 @@ def predictive_mae(
 ) -> float:
     """MAE on ``test`` of a GRU trained on ``train`` to predict each next step."""
     gen = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = _GRU(train[0].shape[2], max(8, train[0].shape[2] // 2), train[0].shape[2])
+    model = _GRU.seeded(train[0].shape[2], train[0].shape[2], seed)
 
     def mae(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         pred = torch.sigmoid(model(x[:, :-1]))
