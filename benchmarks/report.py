@@ -10,13 +10,16 @@ TITLES = {
     "german": "German credit (80/20 split, seed 0)",
     "census": "Census-Income KDD (299,285 x 42): scale",
     "scoring": "The report (`syngen report`) on 30,000 x 15 with a 6,000-row holdout",
-    "timeseries": "Time series: DoppelGANger on Sines, japanese_vowels, eu_stock windows",
+    "timeseries": "Time series: DoppelGANger vs gretel DGAN and SDV PAR on Sines, "
+                  "japanese_vowels, eu_stock windows",
 }
 
 
 def fmt(x) -> str:
     if x is None:
         return "n/a"
+    if isinstance(x, str):  # "did not finish"
+        return x
     if isinstance(x, bool):
         return str(x)
     if isinstance(x, int):
@@ -32,7 +35,7 @@ def fmt(x) -> str:
 def fmt_target(t: dict | None) -> str:
     if not t:
         return ""
-    what = "ours/SDV" if t["on"] == "ratio" else "ours"
+    what = "ours/peer" if t["on"] == "ratio" else "ours"
     return f"{what} {t['op']} {t['value']:g}"
 
 
@@ -41,8 +44,9 @@ def fmt_pass(p) -> str:
 
 
 def render_part(result: dict) -> str:
+    peer = result.get("peer_column", "SDV CTGAN")
     lines = [
-        "| Metric | syngen | SDV CTGAN | ours/SDV | better | target | pass |",
+        f"| Metric | syngen | {peer} | ours/peer | better | target | pass |",
         "|---|---:|---:|---:|---|---|---|",
     ]
     for m in result["metrics"]:
@@ -93,7 +97,7 @@ def render_section(part: str, result: dict) -> str:
                f"{result.get('load_average_end')}")
     out.append(f"- Machine: {_machine(result)}")
     out.append(f"- Threads (torch/BLAS/OpenMP) for both libraries: {result.get('threads')}")
-    if not result.get("sdv_baseline"):
+    if not result.get("sdv_baseline") and part != "timeseries":
         out.append(f"- SDV baseline not measured: {result.get('sdv_missing_reason')}")
     if s:
         out.append("- Settings: " + "; ".join(f"{k} {v}" for k, v in s.items()))
@@ -113,9 +117,11 @@ def render_section(part: str, result: dict) -> str:
 METHOD = """\
 ## How it is measured
 
-Every number in a table was measured in the run it names, on the machine it names; the SDV
-column is SDV's `CTGANSynthesizer` measured in that same run. Ratios are always ours/SDV; the
-"better" column says which direction is good. Nothing is copied from earlier runs.
+Every number in a table was measured in the run it names, on the machine it names; the peer
+column is SDV's `CTGANSynthesizer` for tables, and gretel-synthetics' DGAN or SDV's
+`PARSynthesizer` (named in each row) for sequences, measured in that same run. Ratios are
+always ours/peer; the "better" column says which direction is good. Nothing is copied from
+earlier runs.
 
 - **Per-epoch seconds**: both libraries train the CTGAN paper's architecture (embedding 128,
   generator and discriminator (256, 256), batch 500, pac 10, 1 discriminator step) on the
@@ -169,6 +175,19 @@ column is SDV's `CTGANSynthesizer` measured in that same run. Ratios are always 
   and `max_seconds` set to the wall-clock seconds SDV's fit took in this run; training stops at
   the end of the epoch that passes the budget, so syngen's fit runs a little longer
   (its transformer fit and the last epoch). Both fit-wall and fit-CPU seconds are shown.
+- **Time series**: each library fits in its own process on the same long frame (Sines: 2,000
+  sequences of 24 steps and 5 features, TimeGAN's generator; japanese_vowels: 640 utterances
+  of 7 to 29 frames, 12 LPC coefficients, speaker as attribute; eu_stock: every window of 24
+  consecutive trading days of DAX, SMI, CAC and FTSE). gretel's DGAN runs the DoppelGANger
+  defaults with batch 100 (its default 1,024 leaves a few updates per epoch on tables this
+  size) and 400 epochs, `sample_len` the smallest divisor of the longest sequence giving at
+  most 50 recurrent cells; syngen's DoppelGANger runs its defaults with `max_seconds` set to
+  DGAN's fit wall seconds, so its fit is never the longer; SDV's PAR runs its defaults (128
+  epochs) and counts as "did not finish" after `--peer-timeout` seconds. Each samples as many
+  entities as the data has, and syngen's report scores all three against the real sequences
+  (discriminative score: a 2-layer GRU telling held-out real from synthetic, |accuracy - 0.5|;
+  predictive score: a GRU trained on synthetic sequences to predict the next step, MAE on the
+  real ones; length KS: the two-sample KS statistic of the sequence lengths).
 - Single seed, single run per model: GAN training varies from seed to seed, and the machine is
   shared, so timings carry noise (see the load averages).
 """
@@ -186,7 +205,7 @@ def _load(out_dir: Path, suffix: str) -> dict[str, dict]:
 def render_summary(results: dict[str, dict]) -> str:
     """Every metric that has a target, from every part, in one table."""
     lines = [
-        "| Part | Metric | syngen | SDV CTGAN | ours/SDV | target | pass |",
+        "| Part | Metric | syngen | peer | ours/peer | target | pass |",
         "|---|---|---:|---:|---:|---|---|",
     ]
     for label, result in results.items():
@@ -216,7 +235,7 @@ def main(out_dir: Path, docs: Path, quick: bool = False) -> int:
         print(f"no results in {out_dir}; run `python benchmarks/run.py` first")
         return 1
     body = [
-        "# Benchmarks: syngen TabularGAN vs SDV CTGANSynthesizer",
+        "# Benchmarks: syngen against SDV CTGAN (tables), gretel DGAN and SDV PAR (series)",
         "",
         "Generated by `python benchmarks/run.py report` from the JSON files in `bench-results/`"
         " (run with `nox -s bench` or `python benchmarks/run.py`). Do not edit by hand:"

@@ -109,7 +109,7 @@ class Context:
 
 
 def fit_in_subprocess(ctx: Context, workdir: Path, label: str, spec: dict,
-                      train_path: Path) -> dict:
+                      train_path: Path, timeout: float | None = None) -> dict:
     """Fit one model in a fresh process (see fit_worker.py); return its results and rusage."""
     spec = dict(spec)
     spec.update(
@@ -128,7 +128,7 @@ def fit_in_subprocess(ctx: Context, workdir: Path, label: str, spec: dict,
     log(f"  [{label}] fitting {spec['library']} in a subprocess ...")
     load_before = common.machine_info()["load_average"]
     proc = run_watched([sys.executable, str(WORKER), str(spec_path)], Path(spec["phase_file"]),
-                       workdir / f"{label}.log", timeout=ctx.args.timeout)
+                       workdir / f"{label}.log", timeout=timeout or ctx.args.timeout)
     if proc["returncode"] != 0 or not Path(spec["result_path"]).is_file():
         tail = (workdir / f"{label}.log").read_text()[-3000:]
         raise RuntimeError(f"{label}: worker failed ({proc}); log tail:\n{tail}")
@@ -562,10 +562,55 @@ def sliding_windows(df, features: list[str], length: int = 24):
     return frame
 
 
+def peers_available() -> dict[str, str | None]:
+    """Per sequence peer, None when it imports, else the reason it does not."""
+    out = {}
+    for name, module in (("dgan", "gretel_synthetics.timeseries_dgan.dgan"),
+                         ("par", "sdv.sequential")):
+        try:
+            __import__(module)
+            out[name] = None
+        except Exception as exc:  # noqa: BLE001 - any import failure means "no peer"
+            out[name] = f"{type(exc).__name__}: {exc}"
+    return out
+
+
+def _series_spec(library: str, frame, entity: str, time_col: str, epochs: int | None,
+                 budget: float | None) -> dict:
+    """How each library is fitted: DoppelGANger's architecture for both GANs, batch 100 (DGAN's
+    default of 1,024 gives a few updates per epoch on these tables), DGAN's 400 epochs."""
+    from syngen.timeseries.data import Sequences
+
+    n = frame[entity].nunique()
+    max_len = int(frame.groupby(entity).size().max())
+    # Every library is told the static columns (those constant within every entity).
+    attributes = list(Sequences.from_long(frame, entity, time_col).attributes.columns)
+    spec = {"library": library, "entity": entity, "time": time_col, "attributes": attributes,
+            "sample_rows": n, "sample_repeats": 0, "eval_rows": n, "table": "series"}
+    if library == "doppelganger":
+        spec["params"] = {"seed": 0, **({"epochs": epochs} if epochs else {}),
+                          **({"max_seconds": budget} if budget else {})}
+    elif library == "dgan":
+        sample_len = next(s for s in range(1, max_len + 1)
+                          if max_len % s == 0 and max_len // s <= 50)
+        spec["params"] = {"max_sequence_len": max_len, "sample_len": sample_len,
+                          "batch_size": min(100, n), "epochs": epochs or 400, "cuda": False}
+        spec["seed"] = 0
+    else:
+        spec["params"] = {"epochs": epochs or 128, "verbose": False, "cuda": False}
+    return spec
+
+
+def _rate(run: dict | None, n: int) -> float | None:
+    return n / run["eval_seconds"] if run and run.get("eval_seconds") else None
+
+
 def part_timeseries(ctx: Context) -> dict:
-    """syngen's DoppelGANger with its defaults on the three tables of the issue, scored by
-    syngen's time-series report against the real sequences it was fitted on."""
-    from syngen import DoppelGANger
+    """DoppelGANger against gretel's DGAN and SDV's PAR on the three tables of the issue, each
+    fitted in its own process; syngen gets DGAN's fit wall time as its budget (max_seconds).
+    All three are scored by syngen's time-series report against the real sequences."""
+    import pandas as pd
+
     from syngen.report import ReportConfig, evaluate
 
     vowels, _ = common.load_table(ctx.datasets, "japanese_vowels")
@@ -577,42 +622,87 @@ def part_timeseries(ctx: Context) -> dict:
                              "step"),
     }
     targets = {"sines": 0.10, "japanese_vowels": 0.25, "eu_stock_windows": 0.20}
+    missing = peers_available() if not ctx.args.no_sdv else {"dgan": "disabled with --no-sdv",
+                                                               "par": "disabled with --no-sdv"}
+    peers = [p for p in ("dgan", "par") if missing[p] is None]
     result = base_result(ctx, "timeseries")
     epochs = 20 if ctx.quick else None
-    result["settings"] = {"model": "DoppelGANger defaults, seed 0"
-                          + (f", {epochs} epochs" if epochs else ""),
-                          "scores": "syngen report, ReportConfig() defaults, seed 0",
-                          "peers": "gretel DGAN and SDV PAR not run yet"}
+    result["settings"] = {
+        "syngen": "DoppelGANger defaults, seed 0, max_seconds = DGAN's fit seconds",
+        "dgan": "gretel-synthetics DGAN: DoppelGANger defaults, batch 100, 400 epochs",
+        "par": "SDV PARSynthesizer defaults (128 epochs)",
+        "epochs": epochs, "peer timeout (s)": ctx.args.peer_timeout,
+        "scores": "syngen report, ReportConfig() defaults, seed 0",
+        "peers missing": {k: v for k, v in missing.items() if v},
+    }
+    workdir = ctx.workdir("timeseries")
     m, scores = [], {}
     for name, (frame, entity, time_col) in tables.items():
-        quiet = wait_for_quiet(ctx.args.quiet_wait, log=log)
-        t = time.perf_counter()
-        params = {"seed": 0, **({"epochs": epochs} if epochs else {})}
-        model = DoppelGANger(**params).fit(frame, entity=entity, time=time_col)
-        fit_seconds = time.perf_counter() - t
+        train_path = workdir / f"{name}.parquet"
+        frame.to_parquet(train_path)
         n = frame[entity].nunique()
-        t = time.perf_counter()
-        synthetic = model.sample(n, seed=1)
-        sample_seconds = time.perf_counter() - t
-        rep = evaluate(frame, synthetic, entity=entity, time=time_col, config=ReportConfig())
-        s = rep.scores
-        scores[name] = {**s, "fit_seconds": fit_seconds, "sample_seconds": sample_seconds,
-                        "entities": n, "epochs": model.epochs_trained_, "quiet_wait": quiet}
-        log(f"{name}: fit {fit_seconds:.0f} s, disc {s['series.discriminative']:.3f}, "
-            f"length KS {s['series.length_ks']:.3f}")
-        m += [
-            metric(f"{name}_disc", f"{name}: discriminative score ({n:,} entities)",
-                   s["series.discriminative"], None, target=("ours", "<=", targets[name])),
-            metric(f"{name}_pred", f"{name}: predictive MAE (real data: "
-                   f"{s['series.predictive_mae_real']:.4f})", s["series.predictive_mae"], None),
-            metric(f"{name}_len", f"{name}: length KS", s["series.length_ks"], None,
-                   target=("ours", "<=", 0.15) if name == "japanese_vowels" else None),
-            metric(f"{name}_fit", f"{name}: fit seconds ({model.epochs_trained_} epochs)",
-                   fit_seconds, None, unit="s"),
-            metric(f"{name}_rate", f"{name}: entities sampled per second", n / sample_seconds,
-                   None, better="higher"),
-        ]
-    result.update(metrics=m, scores={"syngen": scores})
+        runs, failed = {}, {}
+        for library in [*(["dgan"] if "dgan" in peers else []), "doppelganger",
+                        *(["par"] if "par" in peers else [])]:
+            budget = runs["dgan"]["fit_seconds"] if "dgan" in runs and not epochs else None
+            spec = _series_spec(library, frame, entity, time_col, epochs, budget)
+            timeout = ctx.args.timeout if library == "doppelganger" else ctx.args.peer_timeout
+            try:
+                runs[library] = fit_in_subprocess(ctx, workdir, f"{name}-{library}", spec,
+                                                  train_path, timeout=timeout)
+            except RuntimeError as exc:
+                failed[library] = str(exc).splitlines()[0][:300]
+                log(f"  {name}/{library} did not finish: {failed[library]}")
+                if library == "doppelganger":
+                    raise
+        per = {}
+        for library, res in runs.items():
+            synthetic = pd.read_parquet(res["eval_path"])
+            rep = evaluate(frame, synthetic, entity=entity, time=time_col, config=ReportConfig())
+            per[library] = {**rep.scores, "fit_seconds": res["fit_seconds"],
+                            "eval_seconds": res["eval_seconds"],
+                            "epochs": res["epochs_trained"], "entities": n}
+            log(f"{name}/{library}: fit {res['fit_seconds']:.0f} s, "
+                f"disc {rep.scores['series.discriminative']:.3f}, "
+                f"length KS {rep.scores['series.length_ks']:.3f}")
+        scores[name] = {**per, "failed": failed}
+        ours = per["doppelganger"]
+
+        def peer_value(key, library, _per=per, _failed=failed):
+            if library in _per:
+                return _per[library].get(key)
+            return "did not finish" if library in _failed else None
+
+        for library in ("dgan", "par"):
+            label = {"dgan": "gretel DGAN", "par": "SDV PAR"}[library]
+            if library not in peers:
+                continue
+            m.append(metric(
+                f"{name}_disc_{library}",
+                f"{name}: discriminative score, ours vs {label} ({n:,} entities)",
+                ours["series.discriminative"], peer_value("series.discriminative", library),
+                target=("ratio", "<=", 1.0)))
+            m.append(metric(
+                f"{name}_pred_{library}",
+                f"{name}: predictive MAE, ours vs {label} (real data: "
+                f"{ours['series.predictive_mae_real']:.4f})",
+                ours["series.predictive_mae"], peer_value("series.predictive_mae", library),
+                target=("ratio", "<=", 1.0)))
+            m.append(metric(f"{name}_len_{library}", f"{name}: length KS, ours vs {label}",
+                            ours["series.length_ks"], peer_value("series.length_ks", library)))
+            m.append(metric(f"{name}_fit_{library}", f"{name}: fit seconds, ours vs {label}",
+                            ours["fit_seconds"], peer_value("fit_seconds", library), unit="s",
+                            target=("ratio", "<=", 1.0) if library == "dgan" else None))
+            m.append(metric(f"{name}_rate_{library}",
+                            f"{name}: entities sampled per second, ours vs {label}",
+                            _rate(ours, n), _rate(per.get(library), n), better="higher"))
+        m.append(metric(f"{name}_disc", f"{name}: discriminative score ({n:,} entities)",
+                        ours["series.discriminative"], None,
+                        target=("ours", "<=", targets[name])))
+        if name == "japanese_vowels":
+            m.append(metric(f"{name}_len", f"{name}: length KS", ours["series.length_ks"],
+                            None, target=("ours", "<=", 0.15)))
+    result.update(metrics=m, scores=scores, peer_column="peer (named in the metric)")
     return finish(ctx, "timeseries", result)
 
 
@@ -645,6 +735,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="no ctgan DataTransformer timing on census_income_kdd")
     p.add_argument("--timeout", type=float, default=3600.0,
                    help="seconds one fit subprocess may run (default 3600)")
+    p.add_argument("--peer-timeout", type=float, default=1200.0,
+                   help="seconds before a time-series peer fit (DGAN, PAR) counts as not finished")
     p.add_argument("--quiet-wait", type=float, default=300.0,
                    help="before each timed step, wait up to this many seconds for other "
                         "processes to leave the CPU (default 300)")

@@ -84,11 +84,16 @@ def test_integer_time_and_window_cut_one_series():
     assert back["step"].dtype == "int32"
 
 
-def test_feature_encoding_scales_per_entity_and_flags_lengths(sines):
+@pytest.mark.parametrize("per_entity", [True, False])
+def test_feature_encoding_scales_and_flags_lengths(sines, per_entity):
     seq = Sequences.from_long(sines, "sensor", "ts")
-    enc = FeatureEncoder().fit(seq, {"y": "numerical", "state": "categorical"})
+    enc = FeatureEncoder().fit(seq, {"y": "numerical", "state": "categorical"}, per_entity)
     feats, additional = enc.encode(seq)
-    assert feats.shape == (60, 20, enc.dim_) and additional.shape == (60, 2)
+    n_lengths = seq.lengths.max() - seq.lengths.min() + 1
+    assert feats.shape == (60, 20, enc.dim_)
+    assert additional.shape == (60, 2 * per_entity + n_lengths)
+    length = additional[:, -n_lengths:]  # the length one-hot closes the additional attributes
+    assert (length.argmax(axis=1) + seq.lengths.min() == seq.lengths).all()
     assert feats.min() >= -1 and feats.max() <= 1 and additional.min() >= -1
     flag = feats[:, :, -2:]
     assert (flag.sum(axis=2) == (np.arange(20) < seq.lengths[:, None])).all()
@@ -96,6 +101,25 @@ def test_feature_encoding_scales_per_entity_and_flags_lengths(sines):
     out = enc.decode(feats, additional, seq.lengths)
     np.testing.assert_allclose(out["y"], seq.features["y"], atol=1e-5)
     assert (out["state"] == seq.features["state"]).all()
+    back = FeatureEncoder.from_dict(enc.to_dict())
+    np.testing.assert_array_equal(back.decode(feats, additional, seq.lengths)["y"], out["y"])
+
+
+def test_auto_normalization_is_chosen_per_column():
+    """Per-entity scaling for a column whose entities sit at different levels (prices over
+    years), global scaling for one whose entities all span its range (sines)."""
+    rng = np.random.default_rng(0)
+    n, t = 40, 30
+    level = np.repeat(rng.uniform(100, 1000, n), t)
+    df = pd.DataFrame({
+        "id": np.repeat(np.arange(n), t),
+        "step": np.tile(np.arange(t), n),
+        "price": level + rng.normal(0, 5, n * t),
+        "wave": np.sin(np.tile(np.arange(t), n) / 3 + np.repeat(rng.uniform(0, 6, n), t)),
+    })
+    seq = Sequences.from_long(df, "id", "step")
+    enc = FeatureEncoder().fit(seq, {"price": "numerical", "wave": "numerical"})
+    assert enc.per_entity_ == ["price"] and enc.additional_dim == 2
 
 
 # ---- fit and sample -----------------------------------------------------------------------
@@ -132,6 +156,26 @@ def test_fit_is_deterministic_under_a_seed(sines):
     a = DoppelGANger(epochs=3, seed=1, **SMALL).fit(sines, entity="sensor", time="ts")
     b = DoppelGANger(epochs=3, seed=1, **SMALL).fit(sines, entity="sensor", time="ts")
     pdt.assert_frame_equal(a.sample(10, seed=0), b.sample(10, seed=0))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"sample_len": 4, "auto_normalize": False, "difference_weight": 0.0},
+        {"sample_len": 3, "auto_normalize": True, "difference_weight": 5.0},
+    ],
+)
+def test_generator_variants_fit_sample_and_reload(sines, tmp_path, options):
+    """Several steps per cell (sample_len, not dividing the longest length), both scalings, with
+    and without the step differences shown to the critic."""
+    model = DoppelGANger(epochs=3, seed=2, **SMALL, **options)
+    model.fit(sines, entity="sensor", time="ts")
+    out = model.sample(30, seed=0)
+    lengths = _lengths(out, "sensor")
+    assert len(lengths) == 30 and lengths.between(5, 20).all()
+    assert out["y"].notna().all()
+    model.save(tmp_path / "m.syngen")
+    pdt.assert_frame_equal(DoppelGANger.load(tmp_path / "m.syngen").sample(30, seed=0), out)
 
 
 def test_save_load_round_trip(model, tmp_path):
@@ -243,5 +287,7 @@ def test_config_errors_and_unfitted_model():
         DoppelGANger(epoch=3)
     with pytest.raises(ValueError, match="sample_len"):
         TimeSeriesConfig(sample_len=0)
+    with pytest.raises(ValueError, match="difference_weight"):
+        TimeSeriesConfig(difference_weight=-1.0)
     with pytest.raises(RuntimeError, match="not fitted"):
         DoppelGANger().sample(3)

@@ -46,6 +46,7 @@ class ReportConfig:
     privacy_queries: int = 5_000  # synthetic rows (and attack targets) looked up
     utility_rows: int = 100_000  # training rows of the utility models
     series_iterations: int = 1000  # training steps of each GRU of the time-series scores
+    series_repeats: int = 3  # discriminative runs averaged (each on its own 80/20 split)
     thresholds: PrivacyThresholds = field(default_factory=PrivacyThresholds)
 
     def __post_init__(self) -> None:
@@ -54,6 +55,9 @@ class ReportConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 10:
                 raise ValueError(f"{name} must be an integer of at least 10, got {value!r}")
+        if not isinstance(self.series_repeats, int) or self.series_repeats < 1:
+            raise ValueError(f"series_repeats must be a positive integer, got "
+                             f"{self.series_repeats!r}")
 
 
 @dataclass
@@ -344,7 +348,7 @@ def evaluate(
 
         series, details["series"] = series_scores(
             real, synthetic, entity, time, attributes, seed=config.seed,
-            iterations=config.series_iterations,
+            iterations=config.series_iterations, repeats=config.series_repeats,
         )
         scores.update(series)
 

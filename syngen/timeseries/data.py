@@ -244,18 +244,30 @@ def _from_ticks(ticks: np.ndarray, dtype: dict, name: str) -> pd.Series:
 class FeatureEncoder:
     """DoppelGANger's encoding of the time-varying features, one vector per time step.
 
-    * numeric: scaled per entity to [-1, 1] with the entity's own min and max (the paper's
-      auto-normalization, [-1, 1] variant so the tanh spans of ``OutputLayout`` serve); the
-      entity's midpoint (max+min)/2 and half-range (max-min)/2 become "additional attributes",
-      scaled to [-1, 1] across entities. A column with nulls gets a 2-class null flag; the
-      null steps hold the previous (else next) value of the entity.
+    * numeric: scaled to [-1, 1] (the tanh spans of ``OutputLayout``), either with the global
+      min and max, or per entity with the entity's own min and max (the paper's
+      auto-normalization), whose midpoint (max+min)/2 and half-range (max-min)/2 then become
+      "additional attributes", scaled to [-1, 1] across entities. ``per_entity=None`` chooses
+      per column: per entity when the median entity spans less than half the column's range
+      (levels that differ between entities: prices over years), global otherwise (sines of one
+      amplitude), where pinning every sequence to touch -1 and +1 only makes the generator
+      saturate its tanh. A column with nulls gets a 2-class null flag; the null steps hold the
+      previous (else next) value of the entity.
     * categorical (and boolean): one-hot over the categories seen, null as a category.
     * the generation flag: 2 classes per step, [continue, stop]; "stop" on the last real step,
-      all-zero vectors after it (the padding).
+      all-zero vectors after it (the padding). When lengths vary, the length is also an
+      additional attribute (one class per length seen between the shortest and the longest):
+      the generator draws it with the other per-entity values and writes the flags from it, so
+      the length distribution is learned like a categorical column, jointly with the
+      attributes, by both critics.
     """
 
-    def fit(self, seq: Sequences, kinds: dict[str, str]) -> FeatureEncoder:
+    def fit(
+        self, seq: Sequences, kinds: dict[str, str], per_entity: bool | None = None
+    ) -> FeatureEncoder:
         self.numeric_, self.categories_, self.nullable_, self.integer_ = [], {}, [], []
+        self.per_entity_ = []
+        self.min_len_, self.max_len_ = int(seq.lengths.min()), int(seq.lengths.max())
         self.ranges_ = {}  # numeric name -> [value lo, value hi, mid lo, mid hi, half lo, half hi]
         self.dtypes_ = {name: seq.dtypes[name] for name in seq.features}
         for name, arr in seq.features.items():
@@ -273,6 +285,9 @@ class FeatureEncoder:
                 if np.isnan(arr[_valid(seq.lengths, arr.shape[1])]).any():
                     self.nullable_.append(name)
                 mid, half = (hi + lo) / 2, (hi - lo) / 2
+                spread = float(np.nanmax(hi) - np.nanmin(lo))
+                if per_entity or (per_entity is None and np.median(hi - lo) < 0.5 * spread):
+                    self.per_entity_.append(name)
                 self.ranges_[name] = [
                     float(np.nanmin(lo)), float(np.nanmax(hi)),
                     float(np.nanmin(mid)), float(np.nanmax(mid)),
@@ -310,13 +325,30 @@ class FeatureEncoder:
         self.dim_ = start
         self.additional_layout_ = [
             Span(f"{name}:{part}", 2 * i + j, 1, "tanh", "value")
-            for i, name in enumerate(self.numeric_)
+            for i, name in enumerate(self.per_entity_)
             for j, part in enumerate(("mid", "half"))
         ]
+        if self.max_len_ > self.min_len_:
+            width = self.max_len_ - self.min_len_ + 1
+            self.additional_layout_.append(
+                Span("<length>", 2 * len(self.per_entity_), width, "softmax", "category")
+            )
 
     @property
     def additional_dim(self) -> int:
-        return 2 * len(self.numeric_)
+        return sum(s.width for s in self.additional_layout_)
+
+    @property
+    def length_span(self) -> Span | None:
+        last = self.additional_layout_[-1] if self.additional_layout_ else None
+        return last if last is not None and last.column == "<length>" else None
+
+    def _scale(self, name: str, lo: np.ndarray, hi: np.ndarray):
+        """Each entity's (mid, half) for ``name``: its own, or the column's."""
+        if name in self.per_entity_:
+            return (hi + lo) / 2, (hi - lo) / 2
+        r = self.ranges_[name]
+        return np.full(len(lo), (r[1] + r[0]) / 2), np.full(len(lo), (r[1] - r[0]) / 2)
 
     def encode(self, seq: Sequences) -> tuple[np.ndarray, np.ndarray]:
         """(features (n, max_len, dim), additional attributes (n, 2 * n_numeric)), float32."""
@@ -325,10 +357,10 @@ class FeatureEncoder:
         out = np.zeros((n, width, self.dim_), "float32")
         additional = np.zeros((n, self.additional_dim), "float32")
         spans = iter(self.layout_)
-        for i, name in enumerate(self.numeric_):
+        for name in self.numeric_:
             arr = seq.features[name]
             lo, hi, filled, null = _entity_ranges(arr, seq.lengths)
-            mid, half = (hi + lo) / 2, (hi - lo) / 2
+            mid, half = self._scale(name, lo, hi)
             with np.errstate(all="ignore"):
                 scaled = np.where(half[:, None] > 0, (filled - mid[:, None]) / half[:, None], 0.0)
             out[:, :, next(spans).start] = np.clip(scaled, -1, 1)
@@ -336,9 +368,14 @@ class FeatureEncoder:
                 span = next(spans)
                 out[:, :, span.start] = ~null
                 out[:, :, span.start + 1] = null
-            r = self.ranges_[name]
-            additional[:, 2 * i] = _to_unit(mid, r[2], r[3])
-            additional[:, 2 * i + 1] = _to_unit(half, r[4], r[5])
+            if name in self.per_entity_:
+                i, r = self.per_entity_.index(name), self.ranges_[name]
+                additional[:, 2 * i] = _to_unit(mid, r[2], r[3])
+                additional[:, 2 * i + 1] = _to_unit(half, r[4], r[5])
+        if self.length_span is not None:
+            start = self.length_span.start
+            lengths = np.clip(seq.lengths, self.min_len_, self.max_len_)
+            additional[np.arange(n), start + lengths - self.min_len_] = 1.0
         for name, cats in self.categories_.items():
             span = next(spans)
             codes = pd.Index(cats, dtype=object).get_indexer(pd.Series(seq.features[name].ravel()))
@@ -360,10 +397,14 @@ class FeatureEncoder:
         valid = _valid(lengths, width)
         out = {}
         spans = iter(self.layout_)
-        for i, name in enumerate(self.numeric_):
+        for name in self.numeric_:
             r = self.ranges_[name]
-            mid = _from_unit(additional[:, 2 * i], r[2], r[3])
-            half = np.maximum(_from_unit(additional[:, 2 * i + 1], r[4], r[5]), 0.0)
+            if name in self.per_entity_:
+                i = self.per_entity_.index(name)
+                mid = _from_unit(additional[:, 2 * i], r[2], r[3])
+                half = np.maximum(_from_unit(additional[:, 2 * i + 1], r[4], r[5]), 0.0)
+            else:
+                mid, half = self._scale(name, np.zeros(n), np.zeros(n))
             x = mid[:, None] + half[:, None] * features[:, :, next(spans).start]
             x = np.clip(x, r[0], r[1]).astype("float64")
             if name in self.integer_:
@@ -388,6 +429,8 @@ class FeatureEncoder:
             "numeric": self.numeric_,
             "integer": self.integer_,
             "nullable": self.nullable_,
+            "per_entity": self.per_entity_,
+            "lengths": [self.min_len_, self.max_len_],
             "ranges": self.ranges_,
             "categories": {
                 k: [to_json_scalar(v) for v in cats] for k, cats in self.categories_.items()
@@ -400,6 +443,8 @@ class FeatureEncoder:
         self = cls()
         self.numeric_, self.integer_ = list(data["numeric"]), list(data["integer"])
         self.nullable_, self.ranges_ = list(data["nullable"]), dict(data["ranges"])
+        self.per_entity_ = list(data["per_entity"])
+        self.min_len_, self.max_len_ = (int(x) for x in data["lengths"])
         self.categories_ = {
             k: [from_json_scalar(v) for v in cats] for k, cats in data["categories"].items()
         }

@@ -27,7 +27,7 @@ from ..transform import TableTransformer
 from ..transform.categorical import CategoricalTransform
 from .config import TimeSeriesConfig
 from .data import FeatureEncoder, Sequences
-from .networks import Critic, SequenceGenerator, mask_after_stop
+from .networks import Critic, SequenceGenerator
 
 _SAMPLE_BATCH = 1_000
 
@@ -109,7 +109,7 @@ class DoppelGANger:
             self.attribute_transformer_ = TableTransformer(
                 meta, max_modes=cfg.max_modes, seed=int(rng.integers(2**31))
             ).fit(seq.attributes)
-        self.features_ = FeatureEncoder().fit(seq, kinds)
+        self.features_ = FeatureEncoder().fit(seq, kinds, cfg.auto_normalize)
 
     def _encode_attributes(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         if self.attribute_transformer_ is None:
@@ -123,6 +123,7 @@ class DoppelGANger:
             self.features_.additional_layout_,
             self.features_.layout_,
             max_len=self.schema_["max_len"],
+            min_len=self.schema_["min_len"],
             sample_len=cfg.sample_len,
             attribute_noise_dim=cfg.attribute_noise_dim,
             feature_noise_dim=cfg.feature_noise_dim,
@@ -137,7 +138,9 @@ class DoppelGANger:
         n, b = len(attr), cfg.batch_size
         G = self.generator_
         static_dim = G.attribute_dim + G.additional_dim
-        D = Critic(static_dim + features.shape[1] * features.shape[2], cfg.discriminator_dims)
+        steps, dim = features.shape[1], features.shape[2]
+        diff = cfg.difference_weight
+        D = Critic(static_dim + (steps + (steps - 1) * (diff > 0)) * dim, cfg.discriminator_dims)
         D_aux = Critic(static_dim, cfg.aux_discriminator_dims) if static_dim else None
         critics = [D] + ([D_aux] if D_aux is not None else [])
         for c in critics:
@@ -150,8 +153,14 @@ class DoppelGANger:
         )
         alpha, gp = cfg.aux_weight, cfg.gradient_penalty
 
+        def withdiff(parts):  # the critic also sees each step's change, scaled up
+            if not diff:
+                return parts
+            f = parts[2]
+            return [*parts, diff * (f[:, 1:] - f[:, :-1])]
+
         def score(parts):  # loss weight: main critic + alpha * auxiliary critic (static parts)
-            out = D(*parts).mean()
+            out = D(*withdiff(parts)).mean()
             return out + alpha * D_aux(*parts[:2]).mean() if D_aux is not None else out
 
         self.history_ = []
@@ -165,11 +174,11 @@ class DoppelGANger:
                 idx = torch.from_numpy(order[k * b : (k + 1) * b]).to(dev)
                 real = [x[idx] for x in real_all]
                 fa = G.generate_attributes(b, cfg.gumbel_tau)
-                fb, ff = G(fa, cfg.gumbel_tau)
-                fake = [fa, fb, mask_after_stop(ff)[0]]
+                fb, ff, _ = G(fa, cfg.gumbel_tau)
+                fake = [fa, fb, ff]
                 detached = [x.detach() for x in fake]
                 loss_d = score(detached) - score(real)
-                penalty = D.gradient_penalty(real, detached, gp)
+                penalty = D.gradient_penalty(withdiff(real), withdiff(detached), gp)
                 if D_aux is not None:
                     penalty = penalty + alpha * D_aux.gradient_penalty(real[:2], detached[:2], gp)
                 opt_d.zero_grad(set_to_none=True)
@@ -224,7 +233,7 @@ class DoppelGANger:
         rng = np.random.default_rng(seed)
         gen = torch.Generator(device=self.device_)
         gen.manual_seed(int(rng.integers(2**63)))
-        cfg, schema, G = self.config_, self.schema_, self.generator_
+        cfg, G = self.config_, self.generator_
         attr_frames, parts, made, candidates = [], [], 0, 0
         G.eval()
         try:
@@ -239,8 +248,7 @@ class DoppelGANger:
                         keep[np.flatnonzero(keep)[n_entities - made :]] = False
                         a = a[torch.from_numpy(keep).to(self.device_)]
                         frame = frame[keep].reset_index(drop=True)
-                    x, f = G(a, cfg.gumbel_tau, gen)
-                    f, lengths = mask_after_stop(f, schema["min_len"])
+                    x, f, lengths = G(a, cfg.gumbel_tau, gen)
                     attr_frames.append(frame)
                     parts.append((x.cpu().numpy(), f.cpu().numpy(), lengths.cpu().numpy()))
                     made += len(frame)

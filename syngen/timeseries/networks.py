@@ -1,12 +1,13 @@
 """DoppelGANger's networks: attribute, additional-attribute and feature generators, two critics.
 
 The generator runs in three stages (Lin et al. 2020, fig. 5): noise -> attributes (MLP);
-(noise, attributes) -> additional attributes, the per-entity midpoint and half-range of each
-numeric feature (MLP); (attributes, additional attributes, per-step noise) -> features, an LSTM
-whose every cell emits ``sample_len`` time steps ("batch generation") plus, per step, a
-[continue, stop] generation flag: the steps after the first "stop" are masked to zero, so the
-sequence length is generated too. All outputs go through ``OutputLayout`` (tanh for scalars,
-Gumbel-softmax for classes), the same activation the tabular model uses.
+(noise, attributes) -> additional attributes: the per-entity midpoint and half-range of each
+per-entity scaled numeric feature and, when lengths vary, the sequence length (MLP);
+(attributes, additional attributes, per-sequence noise, per-step noise) -> features, an LSTM
+whose every cell emits ``sample_len`` time steps ("batch generation"). The [continue, stop]
+generation flags are written from the generated length, and the steps after it are zeroed.
+All outputs go through ``OutputLayout`` (tanh for scalars, Gumbel-softmax for classes), the
+same activation the tabular model uses.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class SequenceGenerator(nn.Module):
         additional_layout: list[Span],
         feature_layout: list[Span],
         max_len: int,
+        min_len: int,
         sample_len: int,
         attribute_noise_dim: int,
         feature_noise_dim: int,
@@ -47,12 +49,17 @@ class SequenceGenerator(nn.Module):
         self.attribute_dim = sum(s.width for s in attribute_layout)
         self.additional_dim = sum(s.width for s in additional_layout)
         self.feature_dim = sum(s.width for s in feature_layout)
-        self.max_len, self.sample_len = max_len, sample_len
+        self.max_len, self.min_len, self.sample_len = max_len, min_len, sample_len
+        # The length one-hot closes the additional layout when lengths vary.
+        lengths = [s for s in additional_layout if s.column == "<length>"]
+        self.length_start = lengths[0].start if lengths else None
         self.cells = math.ceil(max_len / sample_len)
         self.attribute_noise_dim, self.feature_noise_dim = attribute_noise_dim, feature_noise_dim
         self.attribute_out = OutputLayout(attribute_layout)
         self.additional_out = OutputLayout(additional_layout)
-        self.feature_out = OutputLayout(feature_layout)
+        # The generation flags (the last span) are written from the length, not generated.
+        self.feature_out = OutputLayout(feature_layout[:-1])
+        self.value_dim = self.feature_dim - 2
         # No network for an empty output (no attributes, no numeric feature).
         self.attribute_net = (
             mlp(attribute_noise_dim, attribute_dims, self.attribute_dim)
@@ -64,13 +71,15 @@ class SequenceGenerator(nn.Module):
             if self.additional_dim
             else None
         )
+        # Per-sequence noise besides the per-step noise: without attributes, nothing else would
+        # carry a whole sequence's character (a sine's frequency) from step to step.
         self.rnn = nn.LSTM(
-            self.attribute_dim + self.additional_dim + feature_noise_dim,
+            self.attribute_dim + self.additional_dim + 2 * feature_noise_dim,
             feature_hidden,
             num_layers=feature_layers,
             batch_first=True,
         )
-        self.feature_net = nn.Linear(feature_hidden, sample_len * self.feature_dim)
+        self.feature_net = nn.Linear(feature_hidden, sample_len * self.value_dim)
 
     def _noise(self, *shape: int, generator: torch.Generator | None) -> torch.Tensor:
         return torch.randn(*shape, device=self.feature_net.weight.device, generator=generator)
@@ -86,37 +95,33 @@ class SequenceGenerator(nn.Module):
 
     def forward(
         self, attributes: torch.Tensor, tau: float, generator: torch.Generator | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Stages 2 and 3: (additional attributes, features (n, max_len, dim)) for the given
-        encoded attributes. Features are activated but not yet masked (``mask_after_stop``)."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Stages 2 and 3 for the given encoded attributes: (additional attributes, features
+        (n, max_len, dim) with flags and zeros after each sequence's end, lengths (n,))."""
         n = len(attributes)
         additional = self._noise(n, 0, generator=generator)
         if self.additional_net is not None:
             z = self._noise(n, self.attribute_noise_dim, generator=generator)
             raw = self.additional_net(torch.cat([z, attributes], 1))
             additional = self.additional_out.activate(raw, tau, generator)
-        cond = torch.cat([attributes, additional], 1)
+        z_sequence = self._noise(n, self.feature_noise_dim, generator=generator)
+        cond = torch.cat([attributes, additional, z_sequence], 1)
         z = self._noise(n, self.cells, self.feature_noise_dim, generator=generator)
         hidden, _ = self.rnn(torch.cat([cond[:, None, :].expand(-1, self.cells, -1), z], 2))
-        raw = self.feature_net(hidden).reshape(n * self.cells * self.sample_len, self.feature_dim)
-        features = self.feature_out.activate(raw, tau, generator)
-        features = features.reshape(n, self.cells * self.sample_len, self.feature_dim)
-        features = features[:, : self.max_len]
-        return additional, features
-
-
-def mask_after_stop(features: torch.Tensor, min_len: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-    """Zero every step after the first "stop" flag (the last two columns); return the lengths.
-
-    A stop before step ``min_len`` is ignored (sampling passes the shortest real length).
-    The mask is not differentiated: the flags learn from the critic, which sees them.
-    """
-    stop = features[..., -1] > features[..., -2]
-    stop[:, : min_len - 1] = False
-    stop[:, -1] = True
-    lengths = stop.int().argmax(dim=1) + 1
-    alive = torch.arange(features.shape[1], device=features.device)[None, :] < lengths[:, None]
-    return features * alive[..., None], lengths
+        raw = self.feature_net(hidden).reshape(-1, self.value_dim)
+        values = self.feature_out.activate(raw, tau, generator)
+        values = values.reshape(n, self.cells * self.sample_len, self.value_dim)
+        values = values[:, : self.max_len]
+        if self.length_start is None:
+            lengths = torch.full((n,), self.max_len, device=values.device)
+        else:
+            lengths = self.min_len + additional[:, self.length_start :].argmax(dim=1)
+        step = torch.arange(self.max_len, device=values.device)[None, :]
+        alive = step < lengths[:, None]
+        last = step == lengths[:, None] - 1
+        flags = torch.stack([alive & ~last, last], dim=2).to(values.dtype)
+        features = torch.cat([values * alive[..., None], flags], dim=2)
+        return additional, features, lengths
 
 
 class Critic(nn.Module):
