@@ -658,7 +658,15 @@ def part_timeseries(ctx: Context) -> dict:
         per = {}
         for library, res in runs.items():
             synthetic = pd.read_parquet(res["eval_path"])
-            rep = evaluate(frame, synthetic, entity=entity, time=time_col, config=ReportConfig())
+            try:
+                rep = evaluate(frame, synthetic, entity=entity, time=time_col,
+                               config=ReportConfig())
+            except ValueError as exc:  # a peer's output the report refuses, with the reason
+                if library == "doppelganger":
+                    raise
+                failed[library] = f"output not scorable: {exc}"
+                log(f"  {name}/{library}: {failed[library]}")
+                continue
             per[library] = {**rep.scores, "fit_seconds": res["fit_seconds"],
                             "eval_seconds": res["eval_seconds"],
                             "epochs": res["epochs_trained"], "entities": n}
@@ -671,7 +679,9 @@ def part_timeseries(ctx: Context) -> dict:
         def peer_value(key, library, _per=per, _failed=failed):
             if library in _per:
                 return _per[library].get(key)
-            return "did not finish" if library in _failed else None
+            if library not in _failed:
+                return None
+            return "not scorable" if _failed[library].startswith("output") else "did not finish"
 
         for library in ("dgan", "par"):
             label = {"dgan": "gretel DGAN", "par": "SDV PAR"}[library]

@@ -157,7 +157,10 @@ class DoppelGANger:
             if not diff:
                 return parts
             f = parts[2]
-            return [*parts, diff * (f[:, 1:] - f[:, :-1])]
+            # Within the sequence only: the drop to the zero padding is no change of the data
+            # (scaled up, it would drown the length in the critic's input).
+            alive = (f[:, 1:, -2] + f[:, 1:, -1])[..., None]
+            return [*parts, diff * (f[:, 1:] - f[:, :-1]) * alive]
 
         def score(parts):  # loss weight: main critic + alpha * auxiliary critic (static parts)
             out = D(*withdiff(parts)).mean()
