@@ -588,8 +588,9 @@ def _series_spec(library: str, frame, entity: str, time_col: str, epochs: int | 
     spec = {"library": library, "entity": entity, "time": time_col, "attributes": attributes,
             "sample_rows": n, "sample_repeats": 0, "eval_rows": n, "table": "series"}
     if library == "doppelganger":
+        # With a budget (DGAN's fit seconds), the budget ends training, not the epoch count.
         spec["params"] = {"seed": 0, **({"epochs": epochs} if epochs else {}),
-                          **({"max_seconds": budget} if budget else {})}
+                          **({"max_seconds": budget, "epochs": 100_000} if budget else {})}
     elif library == "dgan":
         sample_len = next(s for s in range(1, max_len + 1)
                           if max_len % s == 0 and max_len // s <= 50)
@@ -628,7 +629,8 @@ def part_timeseries(ctx: Context) -> dict:
     result = base_result(ctx, "timeseries")
     epochs = 20 if ctx.quick else None
     result["settings"] = {
-        "syngen": "DoppelGANger defaults, seed 0, max_seconds = DGAN's fit seconds",
+        "syngen": "DoppelGANger defaults, seed 0, trained until DGAN's fit seconds are spent "
+                  "(max_seconds)",
         "dgan": "gretel-synthetics DGAN: DoppelGANger defaults, batch 100, 400 epochs",
         "par": "SDV PARSynthesizer defaults (128 epochs)",
         "epochs": epochs, "peer timeout (s)": ctx.args.peer_timeout,
