@@ -182,8 +182,9 @@ earlier runs.
   defaults with batch 100 (its default 1,024 leaves a few updates per epoch on tables this
   size) and 400 epochs, `sample_len` the smallest divisor of the longest sequence giving at
   most 50 recurrent cells; syngen's DoppelGANger runs its defaults but trains until DGAN's fit
-  wall seconds are spent (`max_seconds`; it stops at the end of the epoch that passes them); SDV's PAR runs its defaults (128
-  epochs) and counts as "did not finish" after `--peer-timeout` seconds. Each samples as many
+  wall seconds are spent (`max_seconds`; it stops at the end of the epoch that passes them);
+  SDV's PAR runs its defaults (128 epochs) and counts as "did not finish" after
+  `--peer-timeout` seconds. Each samples as many
   entities as the data has, and syngen's report scores all three against the real sequences
   (discriminative score: a 2-layer GRU telling held-out real from synthetic, |accuracy - 0.5|;
   predictive score: a GRU trained on synthetic sequences to predict the next step, MAE on the
