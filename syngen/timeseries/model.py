@@ -163,7 +163,7 @@ class DoppelGANger:
             return [*parts, diff * (f[:, 1:] - f[:, :-1]) * alive]
 
         def score(parts):  # loss weight: main critic + alpha * auxiliary critic (static parts)
-            out = D(*withdiff(parts)).mean()
+            out = D(*parts).mean()
             return out + alpha * D_aux(*parts[:2]).mean() if D_aux is not None else out
 
         self.history_ = []
@@ -180,8 +180,9 @@ class DoppelGANger:
                 fb, ff, _ = G(fa, cfg.gumbel_tau)
                 fake = [fa, fb, ff]
                 detached = [x.detach() for x in fake]
+                real, detached = withdiff(real), withdiff(detached)  # once per step
                 loss_d = score(detached) - score(real)
-                penalty = D.gradient_penalty(withdiff(real), withdiff(detached), gp)
+                penalty = D.gradient_penalty(real, detached, gp)
                 if D_aux is not None:
                     penalty = penalty + alpha * D_aux.gradient_penalty(real[:2], detached[:2], gp)
                 opt_d.zero_grad(set_to_none=True)
@@ -189,7 +190,7 @@ class DoppelGANger:
                 opt_d.step()
                 for c in critics:
                     c.requires_grad_(False)
-                loss_g = -score(fake)
+                loss_g = -score(withdiff(fake))
                 for c in critics:
                     c.requires_grad_(True)
                 opt_g.zero_grad(set_to_none=True)
