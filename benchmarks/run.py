@@ -623,6 +623,10 @@ def part_timeseries(ctx: Context) -> dict:
                              "step"),
     }
     targets = {"sines": 0.10, "japanese_vowels": 0.25, "eu_stock_windows": 0.20}
+    chosen = ctx.args.tables.split(",") if ctx.args.tables else list(tables)
+    unknown = sorted(set(chosen) - set(tables))
+    if unknown:
+        raise SystemExit(f"--tables: unknown {unknown}; choose from {sorted(tables)}")
     missing = peers_available() if not ctx.args.no_sdv else {"dgan": "disabled with --no-sdv",
                                                                "par": "disabled with --no-sdv"}
     peers = [p for p in ("dgan", "par") if missing[p] is None]
@@ -640,6 +644,8 @@ def part_timeseries(ctx: Context) -> dict:
     workdir = ctx.workdir("timeseries")
     m, scores = [], {}
     for name, (frame, entity, time_col) in tables.items():
+        if name not in chosen:
+            continue
         train_path = workdir / f"{name}.parquet"
         frame.to_parquet(train_path)
         n = frame[entity].nunique()
@@ -722,8 +728,28 @@ def part_timeseries(ctx: Context) -> dict:
         if name == "japanese_vowels":
             m.append(metric(f"{name}_len", f"{name}: length KS", ours["series.length_ks"],
                             None, target=("ours", "<=", 0.15)))
+    if set(chosen) != set(tables):
+        m, scores = _carry_over(ctx, result, chosen, m, scores)
     result.update(metrics=m, scores=scores, peer_column="peer (named in the metric)")
     return finish(ctx, "timeseries", result)
+
+
+def _carry_over(ctx: Context, result: dict, chosen: list, m: list, scores: dict):
+    """With --tables, the other tables' rows come from the previous result file, and the
+    settings say from which run."""
+    path = ctx.result_path("timeseries")
+    if not path.is_file():
+        return m, scores
+    before = json.loads(path.read_text())
+    kept = [r for r in before["metrics"] if not any(r["key"].startswith(t) for t in chosen)]
+    carried = sorted(set(before.get("scores", {})) - set(chosen))
+    if carried:
+        origin = before.get("carried_over", {})
+        result["carried_over"] = {
+            t: origin.get(t, f"{before['command']}, started {before['started']}, commit "
+                             f"{before['machine'].get('git_commit')}") for t in carried}
+        result["settings"]["rows carried over from earlier runs"] = result["carried_over"]
+    return kept + m, {**{t: before["scores"][t] for t in carried}, **scores}
 
 
 # ---- CLI ----------------------------------------------------------------------------------------
@@ -757,6 +783,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="seconds one fit subprocess may run (default 3600)")
     p.add_argument("--peer-timeout", type=float, default=1200.0,
                    help="seconds before a time-series peer fit (DGAN, PAR) counts as not finished")
+    p.add_argument("--tables", default=None,
+                   help="timeseries: only these tables (comma-separated: sines, "
+                        "japanese_vowels, eu_stock_windows); the others' rows are kept from "
+                        "the previous result file, marked as carried over")
     p.add_argument("--quiet-wait", type=float, default=300.0,
                    help="before each timed step, wait up to this many seconds for other "
                         "processes to leave the CPU (default 300)")

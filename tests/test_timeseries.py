@@ -122,6 +122,42 @@ def test_auto_normalization_is_chosen_per_column():
     assert enc.per_entity_ == ["price"] and enc.additional_dim == 2
 
 
+def test_per_entity_levels_are_encoded_on_uniform_decorrelated_axes():
+    """Skewed, co-moving levels (two prices over years) become additional attributes that fill
+    [-1, 1] evenly, and decode back exactly; a file written before this encoding (linear
+    min/max scaling, no rotation) still decodes as it was written."""
+    rng = np.random.default_rng(0)
+    n, t = 200, 12
+    level = np.exp(rng.normal(5, 1, n))  # log-normal: most entities low, a long upper tail
+    steps = np.tile(np.arange(t), n)
+    df = pd.DataFrame({
+        "id": np.repeat(np.arange(n), t),
+        "step": steps,
+        "a": np.repeat(level, t) + rng.normal(0, 1, n * t),
+        "b": np.repeat(2 * level + 50, t) + rng.normal(0, 1, n * t),
+    })
+    seq = Sequences.from_long(df, "id", "step")
+    enc = FeatureEncoder().fit(seq, {"a": "numerical", "b": "numerical"}, per_entity=True)
+    feats, additional = enc.encode(seq)
+    assert additional.shape == (n, 4)
+    assert np.allclose(additional.min(axis=0), -1) and np.allclose(additional.max(axis=0), 1)
+    assert np.abs(np.median(additional, axis=0)).max() < 0.05  # quantiles: no pile at -1
+    out = FeatureEncoder.from_dict(enc.to_dict()).decode(feats, additional, seq.lengths)
+    for name in ("a", "b"):
+        np.testing.assert_allclose(out[name], seq.features[name], rtol=1e-5)  # float32
+
+    legacy = enc.to_dict()
+    del legacy["quantiles"], legacy["rotation"]
+    old = FeatureEncoder.from_dict(legacy)
+    feats, additional = old.encode(seq)
+    lo, hi = seq.features["a"].min(axis=1), seq.features["a"].max(axis=1)
+    mid, r = (lo + hi) / 2, enc.ranges_["a"]
+    np.testing.assert_allclose(additional[:, 0], 2 * (mid - r[2]) / (r[3] - r[2]) - 1, atol=1e-5)
+    np.testing.assert_allclose(
+        old.decode(feats, additional, seq.lengths)["a"], seq.features["a"], rtol=1e-5
+    )
+
+
 # ---- fit and sample -----------------------------------------------------------------------
 def test_sample_columns_dtypes_ids_attributes_and_time(sines, model):
     out = model.sample(50, seed=0)

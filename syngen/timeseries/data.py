@@ -247,12 +247,15 @@ class FeatureEncoder:
     * numeric: scaled to [-1, 1] (the tanh spans of ``OutputLayout``), either with the global
       min and max, or per entity with the entity's own min and max (the paper's
       auto-normalization), whose midpoint (max+min)/2 and half-range (max-min)/2 then become
-      "additional attributes", scaled to [-1, 1] across entities. ``per_entity=None`` chooses
-      per column: per entity when the median entity spans less than half the column's range
-      (levels that differ between entities: prices over years), global otherwise (sines of one
-      amplitude), where pinning every sequence to touch -1 and +1 only makes the generator
-      saturate its tanh. A column with nulls gets a 2-class null flag; the null steps hold the
-      previous (else next) value of the entity.
+      "additional attributes". Those go through their empirical quantiles onto [-1, 1], then
+      onto their principal axes (``_Rotation``): levels over years are skewed (scaled linearly,
+      half of eu_stock's windows sat in the bottom sixth of the range, and the generator piled
+      them against the tanh's edge) and move together.
+      ``per_entity=None`` chooses per column: per entity when the median entity spans less
+      than half the column's range (levels that differ between entities: prices over years),
+      global otherwise (sines of one amplitude), where pinning every sequence to touch -1 and
+      +1 only makes the generator saturate its tanh. A column with nulls gets a 2-class null
+      flag; the null steps hold the previous (else next) value of the entity.
     * categorical (and boolean): one-hot over the categories seen, null as a category.
     * the generation flag: 2 classes per step, [continue, stop]; "stop" on the last real step,
       all-zero vectors after it (the padding). When lengths vary, the length is also an
@@ -269,6 +272,8 @@ class FeatureEncoder:
         self.per_entity_ = []
         self.min_len_, self.max_len_ = int(seq.lengths.min()), int(seq.lengths.max())
         self.ranges_ = {}  # numeric name -> [value lo, value hi, mid lo, mid hi, half lo, half hi]
+        self.quantiles_ = {}  # per-entity numeric name -> [mid quantiles, half quantiles]
+        unit = []  # the per-entity (mid, half) columns through their quantiles
         self.dtypes_ = {name: seq.dtypes[name] for name in seq.features}
         for name, arr in seq.features.items():
             kind = kinds.get(name, "categorical")
@@ -288,6 +293,9 @@ class FeatureEncoder:
                 spread = float(np.nanmax(hi) - np.nanmin(lo))
                 if per_entity or (per_entity is None and np.median(hi - lo) < 0.5 * spread):
                     self.per_entity_.append(name)
+                    self.quantiles_[name] = [_quantiles(mid), _quantiles(half)]
+                    unit += [_to_unit(mid, self.quantiles_[name][0]),
+                             _to_unit(half, self.quantiles_[name][1])]  # fmt: skip
                 self.ranges_[name] = [
                     float(np.nanmin(lo)), float(np.nanmax(hi)),
                     float(np.nanmin(mid)), float(np.nanmax(mid)),
@@ -303,6 +311,7 @@ class FeatureEncoder:
                     "time-varying feature; drop the column, convert it to numbers, or declare it "
                     "'categorical' in the metadata"
                 )
+        self.rotation_ = _Rotation.fit(np.stack(unit, 1)) if unit else None
         self._build_layout()
         return self
 
@@ -369,9 +378,12 @@ class FeatureEncoder:
                 out[:, :, span.start] = ~null
                 out[:, :, span.start + 1] = null
             if name in self.per_entity_:
-                i, r = self.per_entity_.index(name), self.ranges_[name]
-                additional[:, 2 * i] = _to_unit(mid, r[2], r[3])
-                additional[:, 2 * i + 1] = _to_unit(half, r[4], r[5])
+                i, (q_mid, q_half) = self.per_entity_.index(name), self.quantiles_[name]
+                additional[:, 2 * i] = _to_unit(mid, q_mid)
+                additional[:, 2 * i + 1] = _to_unit(half, q_half)
+        if self.rotation_ is not None:
+            k = 2 * len(self.per_entity_)
+            additional[:, :k] = self.rotation_.forward(additional[:, :k])
         if self.length_span is not None:
             start = self.length_span.start
             lengths = np.clip(seq.lengths, self.min_len_, self.max_len_)
@@ -396,13 +408,17 @@ class FeatureEncoder:
         n, width, _ = features.shape
         valid = _valid(lengths, width)
         out = {}
+        if self.rotation_ is not None:
+            k = 2 * len(self.per_entity_)
+            additional = additional.copy()
+            additional[:, :k] = self.rotation_.inverse(additional[:, :k])
         spans = iter(self.layout_)
         for name in self.numeric_:
             r = self.ranges_[name]
             if name in self.per_entity_:
-                i = self.per_entity_.index(name)
-                mid = _from_unit(additional[:, 2 * i], r[2], r[3])
-                half = np.maximum(_from_unit(additional[:, 2 * i + 1], r[4], r[5]), 0.0)
+                i, (q_mid, q_half) = self.per_entity_.index(name), self.quantiles_[name]
+                mid = _from_unit(additional[:, 2 * i], q_mid)
+                half = np.maximum(_from_unit(additional[:, 2 * i + 1], q_half), 0.0)
             else:
                 mid, half = self._scale(name, np.zeros(n), np.zeros(n))
             x = mid[:, None] + half[:, None] * features[:, :, next(spans).start]
@@ -432,6 +448,8 @@ class FeatureEncoder:
             "per_entity": self.per_entity_,
             "lengths": [self.min_len_, self.max_len_],
             "ranges": self.ranges_,
+            "quantiles": self.quantiles_,
+            "rotation": self.rotation_.to_dict() if self.rotation_ is not None else None,
             "categories": {
                 k: [to_json_scalar(v) for v in cats] for k, cats in self.categories_.items()
             },
@@ -444,13 +462,57 @@ class FeatureEncoder:
         self.numeric_, self.integer_ = list(data["numeric"]), list(data["integer"])
         self.nullable_, self.ranges_ = list(data["nullable"]), dict(data["ranges"])
         self.per_entity_ = list(data["per_entity"])
+        # Files written before the quantile mapping scaled linearly: two "quantiles", min and max.
+        self.quantiles_ = data.get("quantiles") or {
+            name: [sorted({r[2], r[3]}), sorted({r[4], r[5]})]
+            for name, r in self.ranges_.items()
+            if name in self.per_entity_
+        }
         self.min_len_, self.max_len_ = (int(x) for x in data["lengths"])
         self.categories_ = {
             k: [from_json_scalar(v) for v in cats] for k, cats in data["categories"].items()
         }
         self.dtypes_ = dict(data["dtypes"])
+        rotation = data.get("rotation")
+        self.rotation_ = _Rotation(**rotation) if rotation else None
         self._build_layout()
         return self
+
+
+class _Rotation:
+    """Principal axes of the per-entity (mid, half) columns, each axis through its quantiles.
+
+    Levels of related series move together (eu_stock's four indices over seven years): their
+    mids lie near a curve, and the spread across it is a tenth of the spread along it. On the
+    principal axes, rescaled, that thin spread fills [-1, 1] like the rest, so the critic sees
+    a sequence whose levels do not fit together as plainly as one whose level is off.
+    """
+
+    def __init__(self, mean: list, axes: list, quantiles: list) -> None:
+        self.mean = np.asarray(mean, "float64")
+        self.axes = np.asarray(axes, "float64")
+        self.quantiles = quantiles
+
+    @classmethod
+    def fit(cls, unit: np.ndarray) -> _Rotation:
+        mean = unit.mean(axis=0)
+        axes = np.linalg.svd(unit - mean, full_matrices=False)[2].T
+        projected = (unit - mean) @ axes
+        quantiles = [_quantiles(projected[:, j]) for j in range(projected.shape[1])]
+        return cls(mean.tolist(), axes.tolist(), quantiles)
+
+    def forward(self, unit: np.ndarray) -> np.ndarray:
+        projected = (unit - self.mean) @ self.axes
+        return np.stack([_to_unit(projected[:, j], q) for j, q in enumerate(self.quantiles)], 1)
+
+    def inverse(self, encoded: np.ndarray) -> np.ndarray:
+        projected = np.stack(
+            [_from_unit(encoded[:, j], q) for j, q in enumerate(self.quantiles)], 1
+        )
+        return np.clip(projected @ self.axes.T + self.mean, -1, 1)
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean.tolist(), "axes": self.axes.tolist(), "quantiles": self.quantiles}
 
 
 def _valid(lengths: np.ndarray, width: int) -> np.ndarray:
@@ -474,9 +536,19 @@ def _entity_ranges(arr: np.ndarray, lengths: np.ndarray):
     return lo, hi, filled, null
 
 
-def _to_unit(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    return 2 * (x - lo) / (hi - lo) - 1 if hi > lo else np.zeros_like(x)
+def _quantiles(x: np.ndarray, k: int = 101) -> list[float]:
+    """``k`` evenly spaced quantiles of ``x``, repeats dropped (a constant gives one)."""
+    return [float(v) for v in np.unique(np.quantile(x, np.linspace(0, 1, k)))]
 
 
-def _from_unit(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    return lo + (np.asarray(x, "float64") + 1) / 2 * (hi - lo)
+def _to_unit(x: np.ndarray, quantiles: list[float]) -> np.ndarray:
+    """Piecewise-linear empirical CDF onto [-1, 1]; one quantile (a constant) maps to 0."""
+    if len(quantiles) < 2:
+        return np.zeros(len(x))
+    return np.interp(x, quantiles, np.linspace(-1, 1, len(quantiles)))
+
+
+def _from_unit(x: np.ndarray, quantiles: list[float]) -> np.ndarray:
+    if len(quantiles) < 2:
+        return np.full(len(x), quantiles[0])
+    return np.interp(np.asarray(x, "float64"), np.linspace(-1, 1, len(quantiles)), quantiles)
