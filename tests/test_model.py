@@ -182,6 +182,8 @@ def test_bad_arguments(mixed, fitted):
         TabularConfig(batch_size=0)
     with pytest.raises(ValueError, match="multiple of pac"):
         TabularConfig(batch_size=55, pac=10)
+    with pytest.raises(ValueError, match="ema_decay"):
+        TabularConfig(ema_decay=-0.5)
     with pytest.raises(ValueError, match="non-negative integer"):
         fitted.sample(-1)
     with pytest.raises(RuntimeError, match="not fitted"):

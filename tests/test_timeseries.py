@@ -325,5 +325,7 @@ def test_config_errors_and_unfitted_model():
         TimeSeriesConfig(sample_len=0)
     with pytest.raises(ValueError, match="difference_weight"):
         TimeSeriesConfig(difference_weight=-1.0)
+    with pytest.raises(ValueError, match="ema_decay"):
+        TimeSeriesConfig(ema_decay=1.0)
     with pytest.raises(RuntimeError, match="not fitted"):
         DoppelGANger().sample(3)

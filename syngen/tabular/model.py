@@ -16,6 +16,7 @@ from ..device import resolve_device
 from ..io import TableWriter
 from ..metadata import Metadata, is_null, parse_value, resolve_metadata
 from ..persistence import ModelFileError, load_model_file, save_model
+from ..training import WeightAverage, over_budget
 from ..transform import TableTransformer
 from ..transform.categorical import CategoricalTransform
 from .config import TabularConfig
@@ -159,12 +160,14 @@ class TabularGAN:
             cond = torch.zeros(b, cond_dim, device=dev).scatter_(1, g[:, None], 1.0)
             return cond, torch.from_numpy(col).to(dev), g, rows
 
+        average = WeightAverage(G, cfg.ema_decay) if cfg.ema_decay else None
         self.history_ = []
         start = time.perf_counter()
         bar = tqdm(range(cfg.epochs), desc="fit", disable=not cfg.verbose)
         G.train()
         D.train()
         for epoch in bar:
+            epoch_started = time.perf_counter()
             sum_g = torch.zeros((), device=dev)
             sum_d = torch.zeros((), device=dev)
             for _ in range(steps):
@@ -196,6 +199,8 @@ class TabularGAN:
                 opt_g.zero_grad(set_to_none=True)
                 loss_g.backward()
                 opt_g.step()
+                if average is not None:
+                    average.update(G)
                 sum_g += loss_g.detach()
                 sum_d += loss_d.detach()
             record = {
@@ -209,9 +214,11 @@ class TabularGAN:
                 g=f"{record['generator_loss']:.3f}", d=f"{record['discriminator_loss']:.3f}"
             )
             # The budget covers the whole fit (transformer included); calibration adds ~1 s.
-            if cfg.max_seconds is not None and time.perf_counter() - started >= cfg.max_seconds:
+            if over_budget(started, epoch_started, cfg.max_seconds):
                 break
         bar.close()
+        if average is not None:
+            average.copy_to(G)
         self.epochs_trained_ = len(self.history_)
 
     # ---- sample -------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from ..device import resolve_device
 from ..metadata import Metadata, is_null, parse_value, resolve_metadata
 from ..persistence import ModelFileError, load_model_file, save_model
+from ..training import WeightAverage, over_budget
 from ..transform import TableTransformer
 from ..transform.categorical import CategoricalTransform
 from .config import TimeSeriesConfig
@@ -166,9 +167,11 @@ class DoppelGANger:
             out = D(*parts).mean()
             return out + alpha * D_aux(*parts[:2]).mean() if D_aux is not None else out
 
+        average = WeightAverage(G, cfg.ema_decay) if cfg.ema_decay else None
         self.history_ = []
         bar = tqdm(range(cfg.epochs), desc="fit", disable=not cfg.verbose)
         for epoch in bar:
+            epoch_started = _now()
             sum_g = torch.zeros((), device=dev)  # summed on the device: no sync per step
             sum_d = torch.zeros((), device=dev)
             order = rng.permutation(n)
@@ -196,6 +199,8 @@ class DoppelGANger:
                 opt_g.zero_grad(set_to_none=True)
                 loss_g.backward()
                 opt_g.step()
+                if average is not None:
+                    average.update(G)
                 sum_g += loss_g.detach()
                 sum_d += loss_d.detach()
             record = {
@@ -208,9 +213,11 @@ class DoppelGANger:
             bar.set_postfix(
                 g=f"{record['generator_loss']:.3f}", d=f"{record['discriminator_loss']:.3f}"
             )
-            if cfg.max_seconds is not None and _now() - started >= cfg.max_seconds:
+            if over_budget(started, epoch_started, cfg.max_seconds):
                 break
         bar.close()
+        if average is not None:
+            average.copy_to(G)
         self.epochs_trained_ = len(self.history_)
 
     # ---- sample -------------------------------------------------------------------------
