@@ -638,6 +638,7 @@ def part_timeseries(ctx: Context) -> dict:
         "dgan": "gretel-synthetics DGAN: DoppelGANger defaults, batch 100, 400 epochs",
         "par": "SDV PARSynthesizer defaults (128 epochs)",
         "epochs": epochs, "peer timeout (s)": ctx.args.peer_timeout,
+        "PAR timeout (s)": ctx.args.par_timeout or ctx.args.peer_timeout,
         "scores": "syngen report, ReportConfig() defaults, seed 0",
         "peers missing": {k: v for k, v in missing.items() if v},
     }
@@ -654,7 +655,8 @@ def part_timeseries(ctx: Context) -> dict:
                         *(["par"] if "par" in peers else [])]:
             budget = runs["dgan"]["fit_seconds"] if "dgan" in runs and not epochs else None
             spec = _series_spec(library, frame, entity, time_col, epochs, budget)
-            timeout = ctx.args.timeout if library == "doppelganger" else ctx.args.peer_timeout
+            timeout = {"doppelganger": ctx.args.timeout, "dgan": ctx.args.peer_timeout,
+                       "par": ctx.args.par_timeout or ctx.args.peer_timeout}[library]
             try:
                 runs[library] = fit_in_subprocess(ctx, workdir, f"{name}-{library}", spec,
                                                   train_path, timeout=timeout)
@@ -782,7 +784,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=3600.0,
                    help="seconds one fit subprocess may run (default 3600)")
     p.add_argument("--peer-timeout", type=float, default=1200.0,
-                   help="seconds before a time-series peer fit (DGAN, PAR) counts as not finished")
+                   help="seconds before a time-series peer fit (DGAN, PAR) counts as not "
+                        "finished (default 1200); DGAN's fit time is syngen's budget")
+    p.add_argument("--par-timeout", type=float, default=None,
+                   help="timeseries: a shorter limit for SDV PAR alone (default: --peer-timeout)"
+                        "; PAR needs ~1,000 s per table here")
     p.add_argument("--tables", default=None,
                    help="timeseries: only these tables (comma-separated: sines, "
                         "japanese_vowels, eu_stock_windows); the others' rows are kept from "
