@@ -99,7 +99,7 @@ class DoppelGANger:
             ),
             # Percentiles of the real start times, not the starts themselves: the model file
             # must not carry one real value per entity.
-            "start_quantiles": _quantiles(seq.starts),
+            "start_quantiles": _start_percentiles(seq.starts),
             "step": int(round(float(np.nanmedian(seq.steps)))),
             "min_len": int(seq.lengths.min()),
             "max_len": seq.max_len,
@@ -391,7 +391,7 @@ class DoppelGANger:
         return f"DoppelGANger({state})"
 
 
-def _quantiles(starts: np.ndarray, k: int = 101) -> list[int]:
+def _start_percentiles(starts: np.ndarray, k: int = 101) -> list[int]:
     """``k`` evenly spaced percentiles of the start ticks (exact int64: ns timestamps)."""
     ordered = np.sort(starts.astype("int64"))
     return ordered[np.linspace(0, len(ordered) - 1, k).round().astype(int)].tolist()
