@@ -23,7 +23,7 @@ class TimeSeriesConfig:
     held back the learning of lengths on japanese_vowels). 0 turns it off.
 
     ``ema_decay``: the generator kept at the end is the exponential moving average of its
-    weights over training, with this decay per step (~1,000 steps' memory; see ``syngen.ema``).
+    weights over training, with this decay per step (~1,000 steps' memory; see ``syngen.training``).
     0 keeps the last step's weights.
     """
 
