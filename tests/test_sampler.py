@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from syngen.tabular.sampler import ConditionSampler
 
@@ -42,16 +43,58 @@ def test_classes_are_positions_in_the_cond_vector_and_empty_sampler():
     assert empty.cond_dim == 0
 
 
-def test_generator_gathers_the_cond_block_exactly_as_a_one_hot_matmul():
+@pytest.mark.parametrize("training", [True, False])
+def test_generator_matches_the_plain_concatenating_network(training):
+    """The cond gather, the split products and (in eval mode) the folded batch norm compute
+    exactly CTGAN's residual network on [z, one-hot cond]."""
     import torch
 
     from syngen.tabular.networks import Generator
 
     torch.manual_seed(0)
-    G = Generator(noise_dim=6, cond_dim=5, dims=(7, 4), out_dim=3).eval()
+    G = Generator(noise_dim=6, cond_dim=5, dims=(7, 4), out_dim=3)
+    for block in G.blocks:  # batch-norm statistics and affine terms far from the identity
+        block.bn.running_mean.normal_()
+        block.bn.running_var.uniform_(0.5, 2.0)
+        torch.nn.init.normal_(block.bn.weight)
+        torch.nn.init.normal_(block.bn.bias)
+    G.train(training)
     z, g = torch.randn(9, 6), torch.randint(0, 5, (9,))
     x = torch.cat([z, torch.nn.functional.one_hot(g, 5).float()], 1)
-    for block in G.blocks:  # the plain concatenating residual network of CTGAN
+    for block in G.blocks:
         x = torch.cat([torch.relu(block.bn(block.fc(x))), x], 1)
     with torch.no_grad():
         assert torch.allclose(G(z, g), G.out(x), atol=1e-5)
+
+
+def test_layout_sample_draws_each_span_from_its_softmax():
+    import torch
+
+    from syngen.tabular.networks import OutputLayout
+    from syngen.transform import Span
+
+    # A scalar, two 3-class spans (one width group) and a 2-class span, interleaved.
+    layout = [
+        Span("a", 0, 3, "softmax", "category"),
+        Span("x", 3, 1, "tanh", "value"),
+        Span("b", 4, 2, "softmax", "category"),
+        Span("c", 6, 3, "softmax", "category"),
+    ]
+    out = OutputLayout(layout)
+    row = torch.tensor([0.0, 1.0, 2.0, 0.5, -1.0, 1.0, 3.0, 0.0, 0.0])
+    x = row.repeat(200_000, 1)
+    gen = torch.Generator().manual_seed(0)
+    codes, scalars = out.sample(x, generator=gen)
+    assert codes.shape == (200_000, 3) and scalars.shape == (200_000, 1)
+    assert torch.allclose(scalars, torch.tanh(torch.tensor(0.5)))
+    for j, (a, b) in enumerate([(0, 3), (4, 6), (6, 9)]):
+        want = torch.softmax(row[a:b], 0)
+        got = torch.bincount(codes[:, j], minlength=b - a).float() / len(x)
+        assert torch.allclose(got, want, atol=0.005), (j, got, want)
+    # A class bias shifts the logits it is added to, and only those.
+    bias = torch.zeros(8)
+    bias[3] = 5.0  # span b's first class
+    codes = out.sample(x, generator=gen, bias=bias)[0]
+    want = torch.softmax(row[4:6] + torch.tensor([5.0, 0.0]), 0)
+    assert abs((codes[:, 1] == 0).float().mean() - want[0]) < 0.005
+    assert abs((codes[:, 0] == 2).float().mean() - torch.softmax(row[0:3], 0)[2]) < 0.005

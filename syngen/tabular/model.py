@@ -24,6 +24,7 @@ from .networks import Discriminator, Generator, OutputLayout
 from .sampler import ConditionSampler
 
 _SAMPLE_BATCH = 10_000
+_CPU_GENERATE_ROWS = 2048
 # One fused kernel per step instead of ~10 per parameter: a large share of a CPU step otherwise.
 _ADAM = {"fused": True}
 
@@ -320,7 +321,13 @@ class TabularGAN:
                 dev = self.device_
                 cond = None if g is None else torch.as_tensor(g, dtype=torch.long, device=dev)
                 z = torch.randn(b, cfg.embedding_dim, device=dev, generator=gen)
-                raw = self.generator_(z, cond)
+                # On a CPU, the generator runs on slices small enough for the caches.
+                step = b if dev.type == "cuda" else _CPU_GENERATE_ROWS
+                parts = [
+                    self.generator_(z[i : i + step], None if cond is None else cond[i : i + step])
+                    for i in range(0, b, step)
+                ]
+                raw = torch.cat(parts)
                 codes, scalars = self.layout_.sample(raw, generator=gen, bias=self.class_bias_)
         finally:
             self.generator_.train()

@@ -39,28 +39,45 @@ class Generator(nn.Module):
         self.out = nn.Linear(width, out_dim)
 
     def _linear(
-        self, parts: list[torch.Tensor], layer: nn.Linear, cond: torch.Tensor | None
+        self,
+        parts: list[torch.Tensor],
+        weight: torch.Tensor,
+        bias: torch.Tensor,
+        cond: torch.Tensor | None,
     ) -> torch.Tensor:
-        out, col = None, 0
+        width = sum(p.shape[1] for p in parts)
+        if cond is None:
+            out = bias
+        else:
+            # The bias plus the weight column of each row's hot entry: one gather from a small
+            # (cond_dim, out) table, whose gradient is a small index_add.
+            table = (weight[:, width:] + bias[:, None]).t().contiguous()
+            out = table.index_select(0, cond)
+        col = 0
         for part in parts:
-            w = layer.weight[:, col : col + part.shape[1]]
-            out = (
-                torch.nn.functional.linear(part, w, layer.bias)
-                if out is None
-                else torch.addmm(out, part, w.t())
-            )
+            w = weight[:, col : col + part.shape[1]].t()
+            # In place after the first product: addmm's gradient does not need its input.
+            out = torch.addmm(out, part, w) if col == 0 else out.addmm_(part, w)
             col += part.shape[1]
-        if cond is not None:
-            out = out + layer.weight.t()[col + cond]
         return out
+
+    def _block_weights(self, block: Residual) -> tuple[torch.Tensor, torch.Tensor]:
+        """The block's linear map; in eval mode with its batch norm folded in, which makes
+        sampling one matrix product and a ReLU per block."""
+        if self.training:
+            return block.fc.weight, block.fc.bias
+        bn = block.bn
+        scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
+        return block.fc.weight * scale[:, None], (block.fc.bias - bn.running_mean) * scale + bn.bias
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         """``z``: noise rows; ``cond``: per row, the position of the 1 in its conditional
         vector (None when the model has no conditional vector)."""
         parts = [z]
         for block in self.blocks:
-            parts.insert(0, torch.relu(block.bn(self._linear(parts, block.fc, cond))))
-        return self._linear(parts, self.out, cond)
+            h = self._linear(parts, *self._block_weights(block), cond)
+            parts.insert(0, torch.relu(block.bn(h)) if self.training else h.relu_())
+        return self._linear(parts, self.out.weight, self.out.bias, cond)
 
 
 class Discriminator(nn.Module):
@@ -112,9 +129,24 @@ class OutputLayout(nn.Module):
         self.register_buffer("unpermute", torch.argsort(order), persistent=False)
         self.n_segments = len(set(seg))
         starts = [i for i in range(len(seg)) if i == 0 or seg[i] != seg[i - 1]]
-        self.register_buffer(
-            "segment_start", torch.tensor(starts, dtype=torch.long), persistent=False
-        )
+        # Softmax spans grouped by width: a group's columns, viewed as (spans, width, batch),
+        # take one softmax and one draw for all its spans, whatever the number of spans.
+        by_width: dict[int, list[int]] = {}
+        for i, s in enumerate(x for x in layout if x.activation == "softmax"):
+            by_width.setdefault(s.width, []).append(i)
+        self.groups = []
+        for k, (width, spans) in enumerate(sorted(by_width.items())):
+            columns = torch.tensor([starts[i] + j for i in spans for j in range(width)])
+            self.register_buffer(f"group_soft{k}", columns, persistent=False)
+            self.register_buffer(f"group_raw{k}", self.soft_idx[columns], persistent=False)
+            self.register_buffer(f"group_spans{k}", torch.tensor(spans), persistent=False)
+            self.groups.append(width)
+
+    def _groups(self):
+        """Per width: (width, columns in the raw output, columns among the softmax columns,
+        span numbers)."""
+        for k, width in enumerate(self.groups):
+            yield width, *(getattr(self, f"group_{n}{k}") for n in ("raw", "soft", "spans"))
 
     def _segment_max(self, x: torch.Tensor) -> torch.Tensor:
         seg = self.segment.expand(x.shape[0], -1)
@@ -157,18 +189,20 @@ class OutputLayout(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(class codes, tanh scalars) drawn from the raw output ``x``.
 
-        The arg-max of a Gumbel-softmax is the arg-max of logits plus Gumbel noise, whatever
-        the temperature: sampling skips the softmax and never builds the dense rows."""
-        u = torch.rand(x.shape[0], len(self.soft_idx), device=x.device, generator=generator)
-        noisy = x[:, self.soft_idx] - torch.log(-torch.log(u.clamp_min(1e-10)))
-        if bias is not None:
-            noisy = noisy + bias
-        # Arg-max within each span for the whole batch at once: the span maxima, then the
-        # (last) position that reaches its span's maximum, minus the span's first position.
-        top = self._segment_max(noisy)
-        position = torch.arange(noisy.shape[1], device=x.device).expand_as(noisy)
-        hit = torch.where(noisy == top[:, self.segment], position, -1)
-        seg = self.segment.expand(x.shape[0], -1)
-        first = torch.full_like(top, -1, dtype=torch.long).scatter_reduce(1, seg, hit, "amax")
-        codes = first - self.segment_start
-        return codes, torch.tanh(x[:, self.tanh_idx])
+        Each span's class is drawn from the softmax of its logits, as the arg-max of a
+        Gumbel-softmax would be, by inverting its cumulative distribution: one uniform number
+        per span instead of one per class, and the dense rows are never built. The work runs
+        on the transposed logits, so every reduction over a span's few classes is vectorized
+        along the batch."""
+        n = x.shape[0]
+        codes = torch.empty(self.n_segments, n, dtype=torch.long, device=x.device)
+        xt = x.t()
+        for width, raw, soft, spans in self._groups():
+            logits = xt[raw]
+            if bias is not None:
+                logits += bias[soft, None]
+            cdf = logits.view(len(spans), width, n).softmax(1).cumsum(1)
+            u = torch.rand(len(spans), 1, n, device=x.device, generator=generator)
+            # (cdf < u) counts the classes passed; float rounding may leave cdf[-1] below u.
+            codes[spans] = (cdf < u).sum(1).clamp_max(width - 1)
+        return codes.t(), torch.tanh(x[:, self.tanh_idx])

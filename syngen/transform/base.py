@@ -62,18 +62,23 @@ def dtype_to_json(s: pd.Series) -> dict:
     return out
 
 
-def restore_dtype(values, dtype: dict, name: str) -> pd.Series:
-    """A Series named ``name`` with the original dtype described by ``dtype_to_json``."""
+def restore_dtype(values, dtype: dict, name: str, has_nulls: bool | None = None) -> pd.Series:
+    """A Series named ``name`` with the original dtype described by ``dtype_to_json``.
+
+    ``has_nulls=False`` (the caller knows) skips the null scans: on object columns they cost
+    more than the rest of decoding."""
     s = pd.Series(values, name=name)
     kind = dtype["dtype"]
     if kind == "category":
         cat = pd.CategoricalDtype(dtype["categories"], ordered=dtype.get("ordered", False))
         return s.astype(cat)
+    if has_nulls is None:
+        has_nulls = bool(s.isna().any())
     if kind == "object":
-        return s.astype(object).where(s.notna(), None)
-    if kind in ("bool", "boolean") and s.isna().any():
+        return s.astype(object).where(s.notna(), None) if has_nulls else s.astype(object)
+    if kind in ("bool", "boolean") and has_nulls:
         return s.astype("boolean")
-    if kind.startswith("int") and s.isna().any():  # a numpy int column cannot hold a null
+    if kind.startswith("int") and has_nulls:  # a numpy int column cannot hold a null
         return s.astype(kind.replace("int", "Int"))
     return s.astype(kind)
 

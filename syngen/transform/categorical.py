@@ -100,7 +100,8 @@ class CategoricalTransform(ColumnTransform):
             pool = np.empty(len(self.rare_values_), dtype=object)
             pool[:] = self.rare_values_
             values[rare] = pool[rng.choice(len(pool), int(rare.sum()), p=self.rare_weights_)]
-        return restore_dtype(values, self.dtype_, self.column_)
+        has_nulls = self.has_null_ and bool((codes == self.null_code).any())
+        return restore_dtype(values, self.dtype_, self.column_, has_nulls)
 
     def to_dict(self) -> dict:
         return {
