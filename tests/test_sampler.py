@@ -98,3 +98,44 @@ def test_layout_sample_draws_each_span_from_its_softmax():
     want = torch.softmax(row[4:6] + torch.tensor([5.0, 0.0]), 0)
     assert abs((codes[:, 1] == 0).float().mean() - want[0]) < 0.005
     assert abs((codes[:, 0] == 2).float().mean() - torch.softmax(row[0:3], 0)[2]) < 0.005
+
+
+def test_critic_penalty_closed_form_matches_autograd_double_backward():
+    """The penalty's input gradient, written out through the LeakyReLU and dropout factors,
+    equals (value and parameter gradients) autograd's gradient of the critic's output."""
+    import torch
+
+    from syngen.tabular.networks import Discriminator
+
+    torch.manual_seed(0)
+    D = Discriminator(in_dim=7, dims=(16, 8), pac=4)
+    real, fake = torch.randn(12, 7), torch.randn(12, 7)
+    unused = {"allow_unused": True, "materialize_grads": True}  # biases: zero gradient
+
+    torch.manual_seed(1)
+    penalty = D.gradient_penalty(real, fake, weight=10.0)
+    closed = torch.autograd.grad(penalty, list(D.parameters()), **unused)
+
+    torch.manual_seed(1)  # the same mixing weights and dropout masks, drawn in the same order
+    alpha = torch.rand(3, 1, 1)
+    mixed = torch.lerp(fake.view(3, 4, 7), real.view(3, 4, 7), alpha).requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(mixed).sum(), mixed, create_graph=True)
+    reference = 10.0 * ((grad.reshape(3, -1).norm(2, dim=1) - 1) ** 2).mean()
+    expected = torch.autograd.grad(reference, list(D.parameters()), **unused)
+
+    assert torch.allclose(penalty, reference, rtol=1e-5)
+    for a, b in zip(closed, expected, strict=True):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_critic_dropout_keeps_half_the_units_scaled_by_two():
+    import torch
+
+    from syngen.tabular.networks import Discriminator
+
+    D = Discriminator(in_dim=3, dims=(8,), pac=1)
+    h = torch.ones(1000, 257)  # not a multiple of 32 units
+    factor = D._factor(h)
+    assert set(factor.unique().tolist()) == {0.0, 2.0}
+    assert abs((factor > 0).float().mean().item() - 0.5) < 0.01
+    assert (D.eval()._factor(-h) == 0.2).all()

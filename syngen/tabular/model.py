@@ -114,7 +114,7 @@ class TabularGAN:
         self.generator_ = Generator(
             cfg.embedding_dim, cond_dim, cfg.generator_dims, tt.output_dim_
         ).to(self.device_)
-        self.class_bias_ = torch.zeros(len(self.layout_.soft_idx), device=self.device_)
+        self.class_bias_ = torch.zeros(self.layout_.n_classes, device=self.device_)
 
     def _train(self, cfg: TabularConfig, encoded, rng: np.random.Generator, started: float):
         dev = self.device_
