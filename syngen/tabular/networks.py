@@ -161,7 +161,6 @@ class OutputLayout(nn.Module):
         grouped = [i for _, members in sorted(by_width.items()) for i in members]
         soft = [spans[i].start + j for i in grouped for j in range(spans[i].width)]
         rank = {c: k for k, c in enumerate(columns)}
-        self.n_segments = len(spans)
         self.n_classes = len(columns)
 
         def index(values) -> torch.Tensor:
@@ -189,7 +188,7 @@ class OutputLayout(nn.Module):
             start += width * count
 
     def segment_logsumexp(self, x: torch.Tensor) -> torch.Tensor:
-        """(batch, n_segments) log-sum-exp of each softmax span of the raw output ``x``."""
+        """(batch, softmax spans) log-sum-exp of each softmax span of the raw output ``x``."""
         logits = self._softmax_logits(x, None)
         lse = [v.logsumexp(1) for _, v in self._per_group(logits)]
         return torch.cat(lse).index_select(0, self.span_order).t()
