@@ -100,6 +100,41 @@ def test_layout_sample_draws_each_span_from_its_softmax():
     assert abs((codes[:, 0] == 2).float().mean() - torch.softmax(row[0:3], 0)[2]) < 0.005
 
 
+@pytest.mark.parametrize("cond_dim", [0, 4])
+def test_sampling_head_gives_the_generator_output_reordered_with_the_class_bias(cond_dim):
+    """Sampling's path -- output rows in draw order, padded, class bias folded into the bias,
+    computed transposed -- gives the training forward's output, rearranged."""
+    import torch
+
+    from syngen.tabular.networks import Generator, OutputLayout
+    from syngen.transform import Span
+
+    layout = [
+        Span("a", 0, 3, "softmax", "category"),
+        Span("x", 3, 1, "tanh", "value"),
+        Span("b", 4, 2, "softmax", "category"),
+        Span("c", 6, 3, "softmax", "category"),
+    ]
+    out = OutputLayout(layout)
+    torch.manual_seed(0)
+    G = Generator(noise_dim=6, cond_dim=cond_dim, dims=(7, 4), out_dim=9).eval()
+    z = torch.randn(11, 6)
+    g = torch.randint(0, 4, (11,)) if cond_dim else None
+    class_bias = torch.randn(out.n_classes)
+    weight, bias = out.sampling_head(G.out.weight, G.out.bias, class_bias)
+    assert weight.shape == (16, G.out.in_features) and bias.shape == (16,)
+    with torch.no_grad():
+        rows = G.output_rows(z, g, weight, bias)
+        raw = G(z, g)
+    assert rows.shape == (16, 11)
+    raw[:, [0, 1, 2, 4, 5, 6, 7, 8]] += class_bias  # softmax columns in layout order
+    assert torch.allclose(rows[:9], raw.t()[out.draw_order], atol=1e-5)
+    assert torch.equal(rows[9:], torch.zeros(7, 11))  # padding rows: zero weights, zero bias
+    gen = torch.Generator().manual_seed(1)
+    codes, scalars = out.sample_rows(rows, gen)
+    assert codes.shape == (11, 3) and torch.allclose(scalars, torch.tanh(raw[:, [3]]))
+
+
 def test_critic_penalty_closed_form_matches_autograd_double_backward():
     """The penalty's input gradient, written out through the LeakyReLU and dropout factors,
     equals (value and parameter gradients) autograd's gradient of the critic's output."""

@@ -321,14 +321,15 @@ class TabularGAN:
                 dev = self.device_
                 cond = None if g is None else torch.as_tensor(g, dtype=torch.long, device=dev)
                 z = torch.randn(b, cfg.embedding_dim, device=dev, generator=gen)
+                G, layout = self.generator_, self.layout_
+                head = layout.sampling_head(G.out.weight, G.out.bias, self.class_bias_)
                 # On a CPU, the generator runs on slices small enough for the caches.
                 step = b if dev.type == "cuda" else _CPU_GENERATE_ROWS
+                slices = [slice(i, i + step) for i in range(0, b, step)]
                 parts = [
-                    self.generator_(z[i : i + step], None if cond is None else cond[i : i + step])
-                    for i in range(0, b, step)
+                    G.output_rows(z[s], None if cond is None else cond[s], *head) for s in slices
                 ]
-                raw = torch.cat(parts)
-                codes, scalars = self.layout_.sample(raw, generator=gen, bias=self.class_bias_)
+                codes, scalars = layout.sample_rows(torch.cat(parts, 1), generator=gen)
         finally:
             self.generator_.train()
         return codes.cpu().numpy(), scalars.cpu().numpy()

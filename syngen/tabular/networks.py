@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..transform import Span
@@ -44,20 +45,29 @@ class Generator(nn.Module):
         weight: torch.Tensor,
         bias: torch.Tensor,
         cond: torch.Tensor | None,
+        transposed: bool = False,
     ) -> torch.Tensor:
+        """``[parts, one-hot cond] @ weight.T + bias``; (batch, out), or (out, batch) when
+        ``transposed``."""
         width = sum(p.shape[1] for p in parts)
         if cond is None:
-            out = bias
+            out, fresh = (bias[:, None] if transposed else bias), False
         else:
             # The bias plus the weight column of each row's hot entry: one gather from a small
-            # (cond_dim, out) table, whose gradient is a small index_add.
-            table = (weight[:, width:] + bias[:, None]).t().contiguous()
-            out = table.index_select(0, cond)
+            # (out, cond_dim) table, whose gradient is a small index_add.
+            table = weight[:, width:] + bias[:, None]
+            if transposed:
+                out = table.index_select(1, cond)
+            else:
+                out = table.t().contiguous().index_select(0, cond)
+            fresh = True
         col = 0
         for part in parts:
-            w = weight[:, col : col + part.shape[1]].t()
-            # In place after the first product: addmm's gradient does not need its input.
-            out = torch.addmm(out, part, w) if col == 0 else out.addmm_(part, w)
+            w = weight[:, col : col + part.shape[1]]
+            a, b = (w, part.t()) if transposed else (part, w.t())
+            # In place into a fresh tensor: addmm's gradient does not need its input.
+            out = out.addmm_(a, b) if fresh else torch.addmm(out, a, b)
+            fresh = True
             col += part.shape[1]
         return out
 
@@ -70,14 +80,40 @@ class Generator(nn.Module):
         scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
         return block.fc.weight * scale[:, None], (block.fc.bias - bn.running_mean) * scale + bn.bias
 
-    def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        """``z``: noise rows; ``cond``: per row, the position of the 1 in its conditional
-        vector (None when the model has no conditional vector)."""
+    def _features(self, z: torch.Tensor, cond: torch.Tensor | None) -> list[torch.Tensor]:
+        """The output layer's input, as its parts ``[h_k, ..., h_1, z]`` (cond apart)."""
         parts = [z]
         for block in self.blocks:
             h = self._linear(parts, *self._block_weights(block), cond)
             parts.insert(0, torch.relu(block.bn(h)) if self.training else h.relu_())
-        return self._linear(parts, self.out.weight, self.out.bias, cond)
+        return parts
+
+    def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """``z``: noise rows; ``cond``: per row, the position of the 1 in its conditional
+        vector (None when the model has no conditional vector)."""
+        weight, bias = pad_rows(self.out.weight, self.out.bias)
+        out = self._linear(self._features(z, cond), weight, bias, cond)
+        return out[:, : self.out.out_features]
+
+    def output_rows(
+        self, z: torch.Tensor, cond: torch.Tensor | None, weight: torch.Tensor, bias: torch.Tensor
+    ) -> torch.Tensor:
+        """(rows, batch): the output layer computed with ``weight``/``bias`` in its place --
+        sampling passes its rows reordered, padded, with a class bias folded in -- and
+        transposed, so that each block of rows is a contiguous (rows, batch) slice."""
+        return self._linear(self._features(z, cond), weight, bias, cond, transposed=True)
+
+
+def pad_rows(weight: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``weight`` and ``bias`` with zero rows appended up to a multiple of 16 rows.
+
+    On AVX2 CPUs, MKL's sgemm runs ~20% faster when the output width is a multiple of 16
+    (500 x 640 x 175: 137 GFLOPS; x 176: 171); the extra outputs are cut off after the product.
+    """
+    pad = -len(bias) % 16
+    if not pad:
+        return weight, bias
+    return F.pad(weight, (0, 0, 0, pad)), F.pad(bias, (0, pad))
 
 
 class Discriminator(nn.Module):
@@ -171,14 +207,16 @@ class OutputLayout(nn.Module):
         # the softmax columns in layout order (the order of a class bias).
         self.register_buffer("soft_idx", index(soft), persistent=False)
         self.register_buffer("bias_idx", index([rank[c] for c in soft]), persistent=False)
-        # From group order back to layout order: of the spans, and of all output columns.
+        # From group order back to layout order, of the spans.
         self.register_buffer("span_order", torch.argsort(index(grouped)), persistent=False)
-        self.register_buffer("unpermute", torch.argsort(index(tanh + soft)), persistent=False)
+        # The tanh columns, then the softmax columns in group order: the order of the rows that
+        # sampling asks the generator for; and back to layout order.
+        self.register_buffer("draw_order", index(tanh + soft), persistent=False)
+        self.register_buffer("unpermute", torch.argsort(self.draw_order), persistent=False)
 
-    def _softmax_logits(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    def _softmax_logits(self, x: torch.Tensor) -> torch.Tensor:
         """(softmax columns in group order, batch): the transposed class logits."""
-        logits = x.t().index_select(0, self.soft_idx)
-        return logits if bias is None else logits + bias[self.bias_idx, None]
+        return x.t().index_select(0, self.soft_idx)
 
     def _per_group(self, y: torch.Tensor):
         """(width, group's rows of ``y`` viewed as (spans, width, batch)) for each group."""
@@ -189,7 +227,7 @@ class OutputLayout(nn.Module):
 
     def segment_logsumexp(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, softmax spans) log-sum-exp of each softmax span of the raw output ``x``."""
-        logits = self._softmax_logits(x, None)
+        logits = self._softmax_logits(x)
         lse = [v.logsumexp(1) for _, v in self._per_group(logits)]
         return torch.cat(lse).index_select(0, self.span_order).t()
 
@@ -197,25 +235,37 @@ class OutputLayout(nn.Module):
         self, x: torch.Tensor, tau: float, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """tanh on scalar spans, Gumbel-softmax(tau) on each softmax span, in layout order."""
-        logits = self._softmax_logits(x, None)
+        logits = self._softmax_logits(x)
         u = torch.rand(logits.shape, device=x.device, generator=generator)
         y = (logits - torch.log(-torch.log(u.clamp_min(1e-10)))) / tau
         parts = [torch.tanh(x.t().index_select(0, self.tanh_idx))]
         parts += [v.softmax(1).flatten(0, 1) for _, v in self._per_group(y)]
         return torch.cat(parts).index_select(0, self.unpermute).t()
 
-    def sample(
-        self, x: torch.Tensor, generator: torch.Generator | None = None, bias=None
+    def sampling_head(
+        self, weight: torch.Tensor, bias: torch.Tensor, class_bias: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(class codes, tanh scalars) drawn from the raw output ``x``; ``bias`` (one value per
-        softmax column, layout order) shifts the class logits.
+        """An output layer's ``weight`` and ``bias`` with their rows in ``draw_order``, padded
+        (``pad_rows``), and ``class_bias`` (one value per softmax column, layout order) added
+        to the class logits: what ``Generator.output_rows`` takes and ``sample_rows`` reads."""
+        weight, bias = weight[self.draw_order], bias[self.draw_order]
+        if class_bias is not None:
+            n_tanh = len(self.tanh_idx)
+            bias = torch.cat([bias[:n_tanh], bias[n_tanh:] + class_bias[self.bias_idx]])
+        return pad_rows(weight, bias)
+
+    def sample_rows(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(class codes, tanh scalars) drawn from ``x``, the raw output transposed with its rows
+        in ``draw_order`` (rows beyond those are padding).
 
         Each span's class is drawn from the softmax of its logits, as the arg-max of a
         Gumbel-softmax would be, by inverting its cumulative distribution: one uniform number
         per span instead of one per class, and the dense rows are never built."""
-        n = x.shape[0]
+        n, n_tanh = x.shape[1], len(self.tanh_idx)
         codes = []
-        for width, v in self._per_group(self._softmax_logits(x, bias)):
+        for width, v in self._per_group(x[n_tanh : n_tanh + self.n_classes]):
             cdf = v.softmax(1).cumsum(1)
             u = torch.rand(len(v), 1, n, device=x.device, generator=generator)
             # (cdf < u) counts the classes passed; float rounding may leave cdf[-1] below u.
@@ -224,4 +274,14 @@ class OutputLayout(nn.Module):
             codes = torch.zeros(0, n, dtype=torch.long, device=x.device)
         else:
             codes = torch.cat(codes).index_select(0, self.span_order)
-        return codes.t(), torch.tanh(x[:, self.tanh_idx])
+        return codes.t(), torch.tanh(x[:n_tanh].t())
+
+    def sample(
+        self, x: torch.Tensor, generator: torch.Generator | None = None, bias=None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``sample_rows`` on a (batch, columns) raw output in layout order; ``bias`` (one
+        value per softmax column, layout order) shifts the class logits."""
+        rows = x.t()[self.draw_order]
+        if bias is not None:
+            rows[len(self.tanh_idx) :] += bias[self.bias_idx, None]
+        return self.sample_rows(rows, generator)
