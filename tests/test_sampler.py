@@ -67,20 +67,25 @@ def test_generator_matches_the_plain_concatenating_network(training):
         assert torch.allclose(G(z, g), G.out(x), atol=1e-5)
 
 
-def test_layout_sample_draws_each_span_from_its_softmax():
-    import torch
-
+def interleaved_layout():
+    """A scalar, two 3-class spans (one width group) and a 2-class span, interleaved."""
     from syngen.tabular.networks import OutputLayout
     from syngen.transform import Span
 
-    # A scalar, two 3-class spans (one width group) and a 2-class span, interleaved.
-    layout = [
-        Span("a", 0, 3, "softmax", "category"),
-        Span("x", 3, 1, "tanh", "value"),
-        Span("b", 4, 2, "softmax", "category"),
-        Span("c", 6, 3, "softmax", "category"),
-    ]
-    out = OutputLayout(layout)
+    return OutputLayout(
+        [
+            Span("a", 0, 3, "softmax", "category"),
+            Span("x", 3, 1, "tanh", "value"),
+            Span("b", 4, 2, "softmax", "category"),
+            Span("c", 6, 3, "softmax", "category"),
+        ]
+    )
+
+
+def test_layout_sample_draws_each_span_from_its_softmax():
+    import torch
+
+    out = interleaved_layout()
     row = torch.tensor([0.0, 1.0, 2.0, 0.5, -1.0, 1.0, 3.0, 0.0, 0.0])
     x = row.repeat(200_000, 1)
     gen = torch.Generator().manual_seed(0)
@@ -106,16 +111,9 @@ def test_sampling_head_gives_the_generator_output_reordered_with_the_class_bias(
     computed transposed -- gives the training forward's output, rearranged."""
     import torch
 
-    from syngen.tabular.networks import Generator, OutputLayout
-    from syngen.transform import Span
+    from syngen.tabular.networks import Generator
 
-    layout = [
-        Span("a", 0, 3, "softmax", "category"),
-        Span("x", 3, 1, "tanh", "value"),
-        Span("b", 4, 2, "softmax", "category"),
-        Span("c", 6, 3, "softmax", "category"),
-    ]
-    out = OutputLayout(layout)
+    out = interleaved_layout()
     torch.manual_seed(0)
     G = Generator(noise_dim=6, cond_dim=cond_dim, dims=(7, 4), out_dim=9).eval()
     z = torch.randn(11, 6)
