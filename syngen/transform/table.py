@@ -185,6 +185,7 @@ class TableTransformer:
         """The frame for encoded rows; ``offset`` numbers regenerated ids across batches."""
         rng = rng if rng is not None else np.random.default_rng(self.seed)
         n = len(codes)
+        index = pd.RangeIndex(n)
         columns, i_soft, i_tanh = {}, 0, 0
         for name, t in zip(self.columns_, self.transforms_, strict=True):
             parts = []
@@ -195,8 +196,12 @@ class TableTransformer:
                 else:
                     parts.append(scalars[:, i_tanh])
                     i_tanh += 1
-            columns[name] = t.decode(parts, rng, n, offset).reset_index(drop=True)
-        return pd.DataFrame(columns)
+            column = t.decode(parts, rng, n, offset)
+            if not column.index.equals(index):  # the frame aligns its columns on the index
+                column = column.reset_index(drop=True)
+            columns[name] = column
+        # The columns are fresh: the frame can hold them without a copy (a quarter of decoding).
+        return pd.DataFrame(columns, copy=False)
 
     # ---- dense matrix -------------------------------------------------------------------
     @property
