@@ -88,8 +88,14 @@ def test_layout_sample_draws_each_span_from_its_softmax():
     out = interleaved_layout()
     row = torch.tensor([0.0, 1.0, 2.0, 0.5, -1.0, 1.0, 3.0, 0.0, 0.0])
     x = row.repeat(200_000, 1)
+
+    def draw(class_bias=None):
+        # An output layer whose raw output is ``row`` for every input: zero weights, bias row.
+        bias = out.sampling_head(torch.zeros(9, 1), row, class_bias)[1]
+        return out.sample_rows(bias[:, None].expand(-1, len(x)), generator=gen)
+
     gen = torch.Generator().manual_seed(0)
-    codes, scalars = out.sample(x, generator=gen)
+    codes, scalars = draw()
     assert codes.shape == (200_000, 3) and scalars.shape == (200_000, 1)
     assert torch.allclose(scalars, torch.tanh(torch.tensor(0.5)))
     for j, (a, b) in enumerate([(0, 3), (4, 6), (6, 9)]):
@@ -99,7 +105,7 @@ def test_layout_sample_draws_each_span_from_its_softmax():
     # A class bias shifts the logits it is added to, and only those.
     bias = torch.zeros(8)
     bias[3] = 5.0  # span b's first class
-    codes = out.sample(x, generator=gen, bias=bias)[0]
+    codes = draw(bias)[0]
     want = torch.softmax(row[4:6] + torch.tensor([5.0, 0.0]), 0)
     assert abs((codes[:, 1] == 0).float().mean() - want[0]) < 0.005
     assert abs((codes[:, 0] == 2).float().mean() - torch.softmax(row[0:3], 0)[2]) < 0.005

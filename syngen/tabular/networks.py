@@ -275,13 +275,3 @@ class OutputLayout(nn.Module):
         else:
             codes = torch.cat(codes).index_select(0, self.span_order)
         return codes.t(), torch.tanh(x[:n_tanh].t())
-
-    def sample(
-        self, x: torch.Tensor, generator: torch.Generator | None = None, bias=None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``sample_rows`` on a (batch, columns) raw output in layout order; ``bias`` (one
-        value per softmax column, layout order) shifts the class logits."""
-        rows = x.t()[self.draw_order]
-        if bias is not None:
-            rows[len(self.tanh_idx) :] += bias[self.bias_idx, None]
-        return self.sample_rows(rows, generator)
