@@ -67,8 +67,16 @@ def restore_dtype(values, dtype: dict, name: str, has_nulls: bool | None = None)
 
     ``has_nulls=False`` (the caller knows) skips the null scans: on object columns they cost
     more than the rest of decoding."""
-    s = pd.Series(values, name=name)
     kind = dtype["dtype"]
+    target = _numpy_dtype(kind)
+    if target is not None and isinstance(values, np.ndarray) and values.dtype.kind in "biuf":
+        # Numbers to a numpy dtype: numpy's cast, not pandas' astype, which costs more than
+        # the rest of a numeric column's decoding.
+        if has_nulls is None:
+            has_nulls = values.dtype.kind == "f" and bool(np.isnan(values).any())
+        if not has_nulls:
+            return pd.Series(values.astype(target, copy=False), name=name, copy=False)
+    s = pd.Series(values, name=name)
     if kind == "category":
         cat = pd.CategoricalDtype(dtype["categories"], ordered=dtype.get("ordered", False))
         return s.astype(cat)
@@ -81,6 +89,15 @@ def restore_dtype(values, dtype: dict, name: str, has_nulls: bool | None = None)
     if kind.startswith("int") and has_nulls:  # a numpy int column cannot hold a null
         return s.astype(kind.replace("int", "Int"))
     return s.astype(kind)
+
+
+def _numpy_dtype(kind: str) -> np.dtype | None:
+    """The numpy dtype named ``kind`` if it is a plain number or bool dtype, else None."""
+    try:
+        dtype = np.dtype(kind)
+    except TypeError:
+        return None
+    return dtype if dtype.kind in "biuf" else None
 
 
 def to_json_scalar(value):

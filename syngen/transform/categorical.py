@@ -100,6 +100,8 @@ class CategoricalTransform(ColumnTransform):
             pool = np.empty(len(self.rare_values_), dtype=object)
             pool[:] = self.rare_values_
             values[rare] = pool[rng.choice(len(pool), int(rare.sum()), p=self.rare_weights_)]
+        if self.dtype_["dtype"] == "object":  # None already marks the nulls
+            return pd.Series(values, name=self.column_, dtype=object, copy=False)
         has_nulls = self.has_null_ and bool((codes == self.null_code).any())
         return restore_dtype(values, self.dtype_, self.column_, has_nulls)
 
