@@ -128,7 +128,7 @@ def test_sampling_head_gives_the_generator_output_reordered_with_the_class_bias(
     weight, bias = out.sampling_head(G.out.weight, G.out.bias, class_bias)
     assert weight.shape == (16, G.out.in_features) and bias.shape == (16,)
     with torch.no_grad():
-        rows = G.output_rows(z, g, weight, bias)
+        rows = G.output_rows(z, g, G.sampling_plan(weight, bias))
         raw = G(z, g)
     assert rows.shape == (16, 11)
     raw[:, [0, 1, 2, 4, 5, 6, 7, 8]] += class_bias  # softmax columns in layout order

@@ -277,6 +277,7 @@ class TabularGAN:
         rng = np.random.default_rng(seed)
         gen = torch.Generator(device=self.device_)
         gen.manual_seed(int(rng.integers(2**63)))
+        plan = self._sampling_plan()
         tt = self.transformer_
         produced = candidates = 0
         limit = max(50 * n, 20 * batch_size)
@@ -288,7 +289,7 @@ class TabularGAN:
                 g = np.full(b, fixed_g)
             else:
                 g = self.sampler_.sample_original(b, rng)[1]
-            codes, scalars = self._generate(b, g, gen)
+            codes, scalars = self._generate(b, g, gen, plan)
             frame = tt.decode(codes, scalars, rng, offset=candidates)
             candidates += b
             if wanted:
@@ -299,8 +300,7 @@ class TabularGAN:
                         if is_null(value)
                         else (frame[column] == value).fillna(False).to_numpy(dtype=bool)
                     )
-                frame = frame[keep]
-            frame = frame.iloc[: n - produced].reset_index(drop=True)
+                frame = frame[keep].iloc[: n - produced].reset_index(drop=True)
             produced += len(frame)
             if len(frame):
                 yield frame
@@ -312,26 +312,32 @@ class TabularGAN:
                     "ask for fewer rows or relax the conditions"
                 )
 
-    def _generate(self, b: int, g: np.ndarray | None, gen: torch.Generator):
+    def _sampling_plan(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The generator's layers for sampling (``Generator.sampling_plan``), with the output
+        layer's rows in draw order and the class bias folded in (``OutputLayout.sampling_head``)."""
+        G = self.generator_
+        with torch.no_grad():
+            head = self.layout_.sampling_head(G.out.weight, G.out.bias, self.class_bias_)
+            return G.sampling_plan(*head)
+
+    def _generate(
+        self,
+        b: int,
+        g: np.ndarray | None,
+        gen: torch.Generator,
+        plan: list[tuple[torch.Tensor, ...]],
+    ):
         """(class codes, scalars) of ``b`` generated rows for condition classes ``g``."""
-        cfg = self.config_
-        self.generator_.eval()
-        try:
-            with torch.no_grad():
-                dev = self.device_
-                cond = None if g is None else torch.as_tensor(g, dtype=torch.long, device=dev)
-                z = torch.randn(b, cfg.embedding_dim, device=dev, generator=gen)
-                G, layout = self.generator_, self.layout_
-                head = layout.sampling_head(G.out.weight, G.out.bias, self.class_bias_)
-                # On a CPU, the generator runs on slices small enough for the caches.
-                step = b if dev.type == "cuda" else _CPU_GENERATE_ROWS
-                slices = [slice(i, i + step) for i in range(0, b, step)]
-                parts = [
-                    G.output_rows(z[s], None if cond is None else cond[s], *head) for s in slices
-                ]
-                codes, scalars = layout.sample_rows(torch.cat(parts, 1), generator=gen)
-        finally:
-            self.generator_.train()
+        with torch.no_grad():
+            dev = self.device_
+            cond = None if g is None else torch.as_tensor(g, dtype=torch.long, device=dev)
+            z = torch.randn(b, self.config_.embedding_dim, device=dev, generator=gen)
+            # On a CPU, the generator runs on slices small enough for the caches.
+            step = b if dev.type == "cuda" else _CPU_GENERATE_ROWS
+            slices = [slice(i, i + step) for i in range(0, b, step)]
+            G = self.generator_
+            parts = [G.output_rows(z[s], None if cond is None else cond[s], plan) for s in slices]
+            codes, scalars = self.layout_.sample_rows(torch.cat(parts, 1), generator=gen)
         return codes.cpu().numpy(), scalars.cpu().numpy()
 
     def _calibrate(
@@ -352,10 +358,11 @@ class TabularGAN:
         floor = 1.0 / rows
         chunk = min(rows, 5_000)  # bounded memory: the shares are counted chunk by chunk
         for _ in range(rounds):
+            plan = self._sampling_plan()
             counts = [np.zeros(s.width) for s in spans]
             for _ in range(rows // chunk):
                 g = self.sampler_.sample_original(chunk, rng)[1] if self.sampler_.cond_dim else None
-                made = self._generate(chunk, g, gen)[0]
+                made = self._generate(chunk, g, gen, plan)[0]
                 for j, s in enumerate(spans):
                     counts[j] += np.bincount(made[:, j], minlength=s.width)
             share = np.concatenate(counts) / (rows // chunk * chunk)

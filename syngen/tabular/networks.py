@@ -71,21 +71,12 @@ class Generator(nn.Module):
             col += part.shape[1]
         return out
 
-    def _block_weights(self, block: Residual) -> tuple[torch.Tensor, torch.Tensor]:
-        """The block's linear map; in eval mode with its batch norm folded in, which makes
-        sampling one matrix product and a ReLU per block."""
-        if self.training:
-            return block.fc.weight, block.fc.bias
-        bn = block.bn
-        scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
-        return block.fc.weight * scale[:, None], (block.fc.bias - bn.running_mean) * scale + bn.bias
-
     def _features(self, z: torch.Tensor, cond: torch.Tensor | None) -> list[torch.Tensor]:
         """The output layer's input, as its parts ``[h_k, ..., h_1, z]`` (cond apart)."""
         parts = [z]
         for block in self.blocks:
-            h = self._linear(parts, *self._block_weights(block), cond)
-            parts.insert(0, torch.relu(block.bn(h)) if self.training else h.relu_())
+            h = self._linear(parts, block.fc.weight, block.fc.bias, cond)
+            parts.insert(0, torch.relu(block.bn(h)))
         return parts
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
@@ -95,13 +86,34 @@ class Generator(nn.Module):
         out = self._linear(self._features(z, cond), weight, bias, cond)
         return out[:, : self.out.out_features]
 
+    def sampling_plan(
+        self, weight: torch.Tensor, bias: torch.Tensor
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The (weight, bias) of each layer at sampling: the blocks with their batch norm folded
+        in (running statistics), which makes a block one matrix product and a ReLU, then
+        ``weight``/``bias`` as the output layer. Computed once per sampling call, not per
+        batch: on a CPU the folding's small kernels cost as much as a slice's products."""
+        plan = []
+        for block in self.blocks:
+            bn = block.bn
+            scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
+            folded_bias = (block.fc.bias - bn.running_mean) * scale + bn.bias
+            plan.append((block.fc.weight * scale[:, None], folded_bias))
+        return [*plan, (weight, bias)]
+
     def output_rows(
-        self, z: torch.Tensor, cond: torch.Tensor | None, weight: torch.Tensor, bias: torch.Tensor
+        self,
+        z: torch.Tensor,
+        cond: torch.Tensor | None,
+        plan: list[tuple[torch.Tensor, torch.Tensor]],
     ) -> torch.Tensor:
-        """(rows, batch): the output layer computed with ``weight``/``bias`` in its place --
-        sampling passes its rows reordered, padded, with a class bias folded in -- and
-        transposed, so that each block of rows is a contiguous (rows, batch) slice."""
-        return self._linear(self._features(z, cond), weight, bias, cond, transposed=True)
+        """(rows, batch): the output layer of ``plan`` (``sampling_plan``), transposed, so that
+        each block of rows is a contiguous (rows, batch) slice -- sampling passes the layer's
+        rows reordered, padded, with a class bias folded in."""
+        parts = [z]
+        for weight, bias in plan[:-1]:
+            parts.insert(0, self._linear(parts, weight, bias, cond).relu_())
+        return self._linear(parts, *plan[-1], cond, transposed=True)
 
 
 def pad_rows(weight: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
