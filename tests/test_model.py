@@ -76,6 +76,22 @@ def test_seed_makes_fit_and_sample_reproducible(mixed):
     assert a.history_[-1]["generator_loss"] == b.history_[-1]["generator_loss"]
 
 
+def test_noise_halves_drawn_on_two_threads_are_seeded_standard_normals():
+    import torch
+
+    from syngen.tabular.model import _cpu_standard_normal
+
+    def draw(seed):
+        return _cpu_standard_normal(4001, 64, torch.Generator().manual_seed(seed))
+
+    z = draw(0)
+    assert torch.equal(z, draw(0)) and not torch.equal(z, draw(1))
+    for half in (z[:2000], z[2000:]):  # each thread's half: mean 0, variance 1, no overlap
+        assert abs(half.mean()) < 0.01 and abs(half.var() - 1) < 0.02
+    pair = torch.stack([z[:2000].flatten(), z[2000:4000].flatten()])
+    assert abs(torch.corrcoef(pair)[0, 1]) < 0.01
+
+
 def test_sample_memory_does_not_depend_on_batching(fitted):
     chunks = list(fitted.iter_samples(2500, seed=0, batch_size=1000))
     assert [len(c) for c in chunks] == [1000, 1000, 500]

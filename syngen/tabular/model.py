@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from .sampler import ConditionSampler
 
 _SAMPLE_BATCH = 10_000
 _CPU_GENERATE_ROWS = 2048
+# Draws the second half of each batch's noise while the caller draws the first.
+_NOISE_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syngen-noise")
 # One fused kernel per step instead of ~10 per parameter: a large share of a CPU step otherwise.
 _ADAM = {"fused": True}
 
@@ -331,7 +334,10 @@ class TabularGAN:
         with torch.no_grad():
             dev = self.device_
             cond = None if g is None else torch.as_tensor(g, dtype=torch.long, device=dev)
-            z = torch.randn(b, self.config_.embedding_dim, device=dev, generator=gen)
+            if dev.type == "cuda":
+                z = torch.randn(b, self.config_.embedding_dim, device=dev, generator=gen)
+            else:
+                z = _cpu_standard_normal(b, self.config_.embedding_dim, gen)
             # On a CPU, the generator runs on slices small enough for the caches.
             step = b if dev.type == "cuda" else _CPU_GENERATE_ROWS
             slices = [slice(i, i + step) for i in range(0, b, step)]
@@ -465,3 +471,20 @@ class TabularGAN:
             f"fitted, {self.epochs_trained_} epochs" if hasattr(self, "generator_") else "unfitted"
         )
         return f"TabularGAN({state})"
+
+
+def _cpu_standard_normal(rows: int, dim: int, gen: torch.Generator) -> torch.Tensor:
+    """(rows, dim) standard normals from ``gen``, drawn on two threads.
+
+    torch draws CPU normals on one core (its Mersenne twister is serial): 9 ms per 10,000 x 128
+    on a 2.5 GHz Xeon, the largest cost of sampling after the matrix products. The second half
+    comes from a generator seeded by ``gen`` and is filled on a worker thread meanwhile; the
+    values depend only on ``gen``, not on the thread count or timing.
+    """
+    out = torch.empty(rows, dim)
+    half = rows // 2
+    second = torch.Generator().manual_seed(int(torch.randint(2**62, (1,), generator=gen)))
+    job = _NOISE_WORKER.submit(out[half:].normal_, generator=second)
+    out[:half].normal_(generator=gen)
+    job.result()
+    return out
