@@ -92,6 +92,28 @@ def test_noise_halves_drawn_on_two_threads_are_seeded_standard_normals():
     assert abs(torch.corrcoef(pair)[0, 1]) < 0.01
 
 
+_FORKED_MODEL = None
+
+
+def _sample_in_forked_child(n):
+    import torch
+
+    torch.set_num_threads(1)  # torch's own OpenMP threads do not survive a fork either
+    return len(_FORKED_MODEL.sample(n, seed=1))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_can_sample_after_its_parent_did(fitted):
+    """multiprocessing forks by default on Linux; the noise thread must not be inherited."""
+    import multiprocessing
+
+    global _FORKED_MODEL
+    _FORKED_MODEL = fitted
+    assert len(fitted.sample(500, seed=0)) == 500
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.map_async(_sample_in_forked_child, [700]).get(timeout=60) == [700]
+
+
 def test_sample_memory_does_not_depend_on_batching(fitted):
     chunks = list(fitted.iter_samples(2500, seed=0, batch_size=1000))
     assert [len(c) for c in chunks] == [1000, 1000, 500]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -26,8 +27,10 @@ from .sampler import ConditionSampler
 
 _SAMPLE_BATCH = 10_000
 _CPU_GENERATE_ROWS = 2048
-# Draws the second half of each batch's noise while the caller draws the first.
-_NOISE_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syngen-noise")
+# Per process, the thread that draws the second half of each batch's noise (see
+# _cpu_standard_normal). Keyed by pid: a pool inherited through fork has no thread behind it,
+# and a child that sampled with it would wait forever.
+_NOISE_WORKERS: dict[int, ThreadPoolExecutor] = {}
 # One fused kernel per step instead of ~10 per parameter: a large share of a CPU step otherwise.
 _ADAM = {"fused": True}
 
@@ -484,7 +487,11 @@ def _cpu_standard_normal(rows: int, dim: int, gen: torch.Generator) -> torch.Ten
     out = torch.empty(rows, dim)
     half = rows // 2
     second = torch.Generator().manual_seed(int(torch.randint(2**62, (1,), generator=gen)))
-    job = _NOISE_WORKER.submit(out[half:].normal_, generator=second)
+    worker = _NOISE_WORKERS.get(os.getpid())
+    if worker is None:
+        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syngen-noise")
+        _NOISE_WORKERS[os.getpid()] = worker
+    job = worker.submit(out[half:].normal_, generator=second)
     out[:half].normal_(generator=gen)
     job.result()
     return out
