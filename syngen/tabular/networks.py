@@ -49,26 +49,26 @@ class Generator(nn.Module):
     ) -> torch.Tensor:
         """``[parts, one-hot cond] @ weight.T + bias``; (batch, out), or (out, batch) when
         ``transposed``."""
-        width = sum(p.shape[1] for p in parts)
+        widths = [p.shape[1] for p in parts]
+        # split, not slices: its gradient is one concatenation, where each slice's gradient
+        # would be a zero-filled full-size matrix, added into the others.
+        *blocks, cond_block = weight.split([*widths, weight.shape[1] - sum(widths)], dim=1)
         if cond is None:
             out, fresh = (bias[:, None] if transposed else bias), False
         else:
             # The bias plus the weight column of each row's hot entry: one gather from a small
             # (out, cond_dim) table, whose gradient is a small index_add.
-            table = weight[:, width:] + bias[:, None]
+            table = cond_block + bias[:, None]
             if transposed:
                 out = table.index_select(1, cond)
             else:
                 out = table.t().contiguous().index_select(0, cond)
             fresh = True
-        col = 0
-        for part in parts:
-            w = weight[:, col : col + part.shape[1]]
+        for part, w in zip(parts, blocks, strict=True):
             a, b = (w, part.t()) if transposed else (part, w.t())
             # In place into a fresh tensor: addmm's gradient does not need its input.
             out = out.addmm_(a, b) if fresh else torch.addmm(out, a, b)
             fresh = True
-            col += part.shape[1]
         return out
 
     def _features(self, z: torch.Tensor, cond: torch.Tensor | None) -> list[torch.Tensor]:
@@ -232,10 +232,12 @@ class OutputLayout(nn.Module):
 
     def _per_group(self, y: torch.Tensor):
         """(width, group's rows of ``y`` viewed as (spans, width, batch)) for each group."""
-        start = 0
-        for width, count in self.groups:
-            yield width, y[start : start + width * count].view(count, width, y.shape[1])
-            start += width * count
+        sizes = [width * count for width, count in self.groups]
+        # split, not slices: one concatenation in the backward pass instead of a zero-filled
+        # (rows, batch) gradient per group added into the others.
+        chunks = y.split([*sizes, y.shape[0] - sum(sizes)])
+        for (width, count), chunk in zip(self.groups, chunks, strict=False):
+            yield width, chunk.view(count, width, y.shape[1])
 
     def segment_logsumexp(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, softmax spans) log-sum-exp of each softmax span of the raw output ``x``."""
