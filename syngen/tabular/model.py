@@ -331,7 +331,7 @@ class TabularGAN:
         b: int,
         g: np.ndarray | None,
         gen: torch.Generator,
-        plan: list[tuple[torch.Tensor, ...]],
+        plan: list[tuple[torch.Tensor, torch.Tensor]],
     ):
         """(class codes, scalars) of ``b`` generated rows for condition classes ``g``."""
         with torch.no_grad():
@@ -339,10 +339,10 @@ class TabularGAN:
             cond = None if g is None else torch.as_tensor(g, dtype=torch.long, device=dev)
             if dev.type == "cuda":
                 z = torch.randn(b, self.config_.embedding_dim, device=dev, generator=gen)
+                step = b
             else:
                 z = _cpu_standard_normal(b, self.config_.embedding_dim, gen)
-            # On a CPU, the generator runs on slices small enough for the caches.
-            step = b if dev.type == "cuda" else _CPU_GENERATE_ROWS
+                step = _CPU_GENERATE_ROWS  # slices small enough for the caches
             slices = [slice(i, i + step) for i in range(0, b, step)]
             G = self.generator_
             parts = [G.output_rows(z[s], None if cond is None else cond[s], plan) for s in slices]

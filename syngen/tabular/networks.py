@@ -232,11 +232,10 @@ class OutputLayout(nn.Module):
 
     def _per_group(self, y: torch.Tensor):
         """(width, group's rows of ``y`` viewed as (spans, width, batch)) for each group."""
-        sizes = [width * count for width, count in self.groups]
         # split, not slices: one concatenation in the backward pass instead of a zero-filled
         # (rows, batch) gradient per group added into the others.
-        chunks = y.split([*sizes, y.shape[0] - sum(sizes)])
-        for (width, count), chunk in zip(self.groups, chunks, strict=False):
+        chunks = y.split([width * count for width, count in self.groups])
+        for (width, count), chunk in zip(self.groups, chunks, strict=True):
             yield width, chunk.view(count, width, y.shape[1])
 
     def segment_logsumexp(self, x: torch.Tensor) -> torch.Tensor:
