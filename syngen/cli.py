@@ -126,6 +126,12 @@ def main() -> None:
     show_default=True,
     help="Where to train.",
 )
+@click.option(
+    "--no-derive",
+    is_flag=True,
+    help="Tabular: model every discrete column. By default a column that is a function of "
+    "another (a code's label, a city's state) is looked up from it, so the two always agree.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option(
     "--kind",
@@ -143,8 +149,8 @@ def main() -> None:
     help="Time series: DATA is one long series; cut it into sequences of this many rows "
     "(an entity column named by --entity-col, default 'window', is added).",
 )
-def fit(data, output, epochs, batch_size, pac, max_seconds, metadata, seed, device, quiet, kind,
-        entity_col, time_col, attributes, window):
+def fit(data, output, epochs, batch_size, pac, max_seconds, metadata, seed, device, no_derive,
+        quiet, kind, entity_col, time_col, attributes, window):
     """Learn a model of the table DATA (.csv or .parquet) and save it to OUTPUT."""
     series_only = {"--entity-col": entity_col, "--time-col": time_col,
                    "--attributes": attributes, "--window": window}
@@ -159,8 +165,9 @@ def fit(data, output, epochs, batch_size, pac, max_seconds, metadata, seed, devi
             raise click.UsageError(
                 "--kind timeseries needs --entity-col, or --window for one long series"
             )
-        if pac is not None:
-            raise click.UsageError("--pac applies to --kind tabular only")
+        for flag, value in (("--pac", pac), ("--no-derive", no_derive or None)):
+            if value is not None:
+                raise click.UsageError(f"{flag} applies to --kind tabular only")
     try:
         df = read_table(data)
         common = {"epochs": epochs, "batch_size": batch_size, "max_seconds": max_seconds,
@@ -169,7 +176,9 @@ def fit(data, output, epochs, batch_size, pac, max_seconds, metadata, seed, devi
         if kind == "tabular":
             from .tabular import TabularGAN
 
-            model = TabularGAN(pac=pac, **common).fit(df, metadata=metadata)
+            model = TabularGAN(pac=pac, derive_columns=not no_derive, **common).fit(
+                df, metadata=metadata
+            )
             what = f"{len(df):,} rows x {df.shape[1]} columns"
         else:
             from .timeseries import DoppelGANger

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+import syngen
 from syngen.cli import main
 
 
@@ -85,9 +86,15 @@ def test_metadata_override_file(files):
         1,
         "--metadata",
         meta,
+        "--no-derive",
         "--quiet",
     )
     assert r.exit_code == 0, r.output
+    # "active" is a function of "group": looked up by default, modelled with --no-derive.
+    assert syngen.load(files / "m2.syngen").transformer_.derived_ == {}
+    r = run("fit", files / "data.csv", "-o", files / "m3.syngen", "--epochs", 1, "--metadata",
+            meta, "--quiet")
+    assert "active" in syngen.load(files / "m3.syngen").transformer_.derived_
 
 
 @pytest.mark.parametrize(
@@ -157,6 +164,9 @@ def test_timeseries_options_are_checked(tmp_path, files):
     r = run("fit", files / "data.csv", "-o", tmp_path / "m", "--kind", "timeseries",
             "--entity-col", "group")
     assert r.exit_code == 2 and "--time-col" in r.output
+    r = run("fit", files / "data.csv", "-o", tmp_path / "m", "--kind", "timeseries",
+            "--entity-col", "group", "--time-col", "city", "--no-derive")
+    assert r.exit_code == 2 and "--no-derive applies to --kind tabular only" in r.output
     r = run("fit", files / "data.csv", "-o", tmp_path / "m", "--window", "10")
     assert r.exit_code == 2 and "--window: only for --kind timeseries" in r.output
     r = run("fit", files / "data.csv", "-o", tmp_path / "m", "--kind", "timeseries",

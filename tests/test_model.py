@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pandas.testing as pdt
 import pytest
+from conftest import LEVELS, REGIONS, make_coded
 
 import syngen
 from syngen import ModelFileError, TabularConfig, TabularGAN
@@ -125,6 +126,22 @@ def test_conditional_sampling_every_row_matches(fitted):
     assert (out["group"] == "c").all() and (~out["active"]).all()
     nulls = fitted.sample(50, conditions={"city": None}, seed=0)
     assert nulls["city"].isna().all()
+
+
+def test_derived_columns_always_agree_with_their_source_and_take_conditions():
+    m = TabularGAN(epochs=2, batch_size=100, seed=0).fit(make_coded(400))
+    assert set(m.transformer_.derived_) == {"label", "region"}
+    out = m.sample(1000, seed=0)
+    assert (out["label"] == out["code"].map(LEVELS)).all()
+    assert (out["region"] == out["code"].map(REGIONS)).all()
+    # A condition on a derived value conditions the generator on its source classes (drawn
+    # by frequency); every row matches it.
+    north = m.sample(300, conditions={"region": "north"}, seed=0)
+    assert (north["region"] == "north").all()
+    assert set(north["code"]) == {"E1", "E2"}
+    assert (m.sample(50, conditions={"label": "master"}, seed=0)["code"] == "E4").all()
+    plain = TabularGAN(epochs=1, batch_size=100, seed=0, derive_columns=False)
+    assert plain.fit(make_coded(400)).transformer_.derived_ == {}
 
 
 def test_condition_errors_are_clear(fitted):

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pandas.testing as pdt
 import pytest
+from conftest import make_coded
 
 from syngen.transform import ModeSpecificNormalizer, TableTransformer
 
@@ -132,3 +133,30 @@ def test_declared_but_unused_categories_are_not_classes():
     s = pd.Series(pd.Categorical(["a", "b", "a"], categories=["a", "b", "never"]), name="c")
     t = CategoricalTransform().fit(s, np.random.default_rng(0))
     assert t.categories_ == ["a", "b"] and t.n_classes == 2
+
+
+def test_a_column_that_is_a_function_of_another_is_looked_up_not_modelled():
+    import json
+
+    df = make_coded()
+    tt = TableTransformer(seed=0, derive_columns=True).fit(df)
+    assert {k: source for k, (source, _) in tt.derived_.items()} == {
+        "label": "code",
+        "region": "code",
+    }
+    assert {s.column for s in tt.layout_} == {"code", "income", "rare", "rare_twin"}
+    plain = TableTransformer(seed=0).fit(df)
+    assert plain.derived_ == {} and tt.output_dim_ == plain.output_dim_ - 5 - 2
+    back = tt.inverse_transform(tt.transform(df))
+    for column in ("code", "label", "region", "rare", "rare_twin"):
+        pdt.assert_series_equal(back[column], df[column])
+
+    data = json.loads(json.dumps(tt.to_dict()))
+    copy = TableTransformer.from_dict(data)
+    pdt.assert_frame_equal(
+        copy.inverse_transform(tt.transform(df), np.random.default_rng(0)),
+        tt.inverse_transform(tt.transform(df), np.random.default_rng(0)),
+    )
+    data["derived"]["label"]["classes"][0] = 99
+    with pytest.raises(ValueError, match="bad lookup for column 'label'"):
+        TableTransformer.from_dict(data)

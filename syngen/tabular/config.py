@@ -18,6 +18,11 @@ class TabularConfig:
     weights over training (see ``syngen.training``); 0 keeps the last step's weights. On Adult,
     after the same 370 s fit, it raised Column Shapes from 0.944 to 0.984 and Column Pair
     Trends from 0.885 to 0.930, and lowered the detection AUC from 0.893 to 0.866.
+
+    ``derive_columns``: a discrete column that is a function of another in the data (a code
+    and its label) is looked up from that column instead of generated, so the two always
+    agree (``syngen.transform.dependencies``). On Adult, where education_num is education's
+    number, 120 epochs: Column Pair Trends 0.918 -> 0.937, detection AUC 0.875 -> 0.828.
     """
 
     embedding_dim: int = 128
@@ -38,6 +43,7 @@ class TabularConfig:
     max_modes: int = 10
     max_categories: int = 500
     discrete_threshold: int = 20
+    derive_columns: bool = True
     transformer_sample_size: int = 10_000
     calibrate: bool = True
     max_seconds: float | None = None

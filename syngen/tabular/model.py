@@ -78,6 +78,7 @@ class TabularGAN:
                 max_categories=cfg.max_categories,
                 discrete_threshold=cfg.discrete_threshold,
                 sample_size=cfg.transformer_sample_size,
+                derive_columns=cfg.derive_columns,
                 seed=int(rng.integers(2**31)),
                 verbose=cfg.verbose,
             ).fit(data)
@@ -279,7 +280,7 @@ class TabularGAN:
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         wanted = self._parse_conditions(conditions or {})
-        fixed_g = self._pick_cond_class(wanted)
+        cond_classes = self._condition_classes(wanted)
         rng = np.random.default_rng(seed)
         gen = torch.Generator(device=self.device_)
         gen.manual_seed(int(rng.integers(2**63)))
@@ -291,8 +292,9 @@ class TabularGAN:
             b = batch_size if wanted else min(batch_size, n - produced)
             if self.sampler_.cond_dim == 0:
                 g = None
-            elif fixed_g is not None:
-                g = np.full(b, fixed_g)
+            elif cond_classes is not None:
+                classes, p = cond_classes
+                g = np.full(b, classes[0]) if len(classes) == 1 else rng.choice(classes, b, p=p)
             else:
                 g = self.sampler_.sample_original(b, rng)[1]
             codes, scalars = self._generate(b, g, gen, plan)
@@ -414,16 +416,28 @@ class TabularGAN:
             out[column] = value
         return out
 
-    def _pick_cond_class(self, wanted: dict) -> int | None:
-        """The condition class to feed the generator: the rarest discrete condition asked for."""
+    def _condition_classes(self, wanted: dict) -> tuple[np.ndarray, np.ndarray] | None:
+        """The condition classes to feed the generator and their probabilities: those of the
+        rarest discrete condition asked for. A condition on a derived column stands for the
+        classes of its source column that map to the value asked for, drawn by frequency."""
+        tt = self.transformer_
+        spans = tt.category_spans()
+        offsets = {s.column: self.sampler_.offsets[j] for j, (_, s) in enumerate(spans)}
         best = None
-        for j, (_, span) in enumerate(self.transformer_.category_spans()):
-            if span.column in wanted:
-                t = self.transformer_.transform_of(span.column)
-                g = int(self.sampler_.offsets[j] + t.codes_of([wanted[span.column]])[0])
-                if best is None or self.sampler_.counts[g] < self.sampler_.counts[best]:
-                    best = g
-        return best
+        for column, value in wanted.items():
+            t = tt.transform_of(column)
+            if not isinstance(t, CategoricalTransform):
+                continue
+            code = int(t.codes_of([value])[0])
+            if column in tt.derived_:
+                column, lookup = tt.derived_[column]
+                classes = offsets[column] + np.flatnonzero(lookup == code)
+            else:
+                classes = np.array([offsets[column] + code])
+            counts = self.sampler_.counts[classes]
+            if best is None or counts.sum() < best[1].sum():
+                best = classes, counts
+        return None if best is None else (best[0], best[1] / best[1].sum())
 
     # ---- persistence --------------------------------------------------------------------
     def save(self, path: str | Path) -> None:

@@ -20,6 +20,7 @@ from .columns import (
     NullableTransform,
     NumericalTransform,
 )
+from .dependencies import find_derived
 
 _TRANSFORMS = {
     cls.name: cls
@@ -73,6 +74,10 @@ class TableTransformer:
 
     ``inverse_transform(transform(df))`` returns the original categories exactly, numbers within
     the precision of their mode, and the original dtypes; nulls come back at their rate.
+
+    ``derive_columns``: a discrete column that the data shows to be a function of another
+    (``syngen.transform.dependencies``) gets no span; ``derived_`` maps it to its source column
+    and the lookup that decoding applies to the source's class codes.
     """
 
     def __init__(
@@ -83,6 +88,7 @@ class TableTransformer:
         max_categories: int = 500,
         discrete_threshold: int = 20,
         sample_size: int = 10_000,
+        derive_columns: bool = False,
         n_jobs: int | None = None,
         seed: int | None = None,
         verbose: bool = False,
@@ -92,6 +98,7 @@ class TableTransformer:
         self.max_categories = max_categories
         self.discrete_threshold = discrete_threshold
         self.sample_size = sample_size
+        self.derive_columns = derive_columns
         self.n_jobs = n_jobs
         self.seed = seed
         self.verbose = verbose
@@ -121,8 +128,24 @@ class TableTransformer:
                     leave=False,
                 )
             )
+        self.derived_ = self._find_derived(df) if self.derive_columns else {}
         self._build_layout()
         return self
+
+    def _find_derived(self, df: pd.DataFrame) -> dict[str, tuple[str, np.ndarray]]:
+        # A column with a rare tail decodes its "rare" class to a random tail value, so
+        # neither side of a lookup may have one.
+        candidates = {
+            name: t
+            for name, t in zip(self.columns_, self.transforms_, strict=True)
+            if isinstance(t, CategoricalTransform) and not t.rare_values_
+        }
+        if len(candidates) < 2:
+            return {}
+        return find_derived(
+            {name: t.codes_of(df[name]) for name, t in candidates.items()},
+            {name: t.n_classes for name, t in candidates.items()},
+        )
 
     def _make(self, name: str, s: pd.Series) -> ColumnTransform:
         kind = self.metadata_.columns[name]
@@ -146,6 +169,8 @@ class TableTransformer:
     def _build_layout(self) -> None:
         spans, start = [], 0
         for name, t in zip(self.columns_, self.transforms_, strict=True):
+            if name in self.derived_:
+                continue
             for spec in t.spans:
                 spans.append(Span(name, start, spec.width, spec.activation, spec.role))
                 start += spec.width
@@ -153,6 +178,9 @@ class TableTransformer:
         self.output_dim_ = start
         self.softmax_spans_ = [s for s in spans if s.activation == "softmax"]
         self.tanh_spans_ = [s for s in spans if s.activation == "tanh"]
+        # Where each derived column's source sits among the softmax spans (its codes' column).
+        soft = {s.column: j for j, s in enumerate(self.softmax_spans_) if s.role == "category"}
+        self._source_code = {name: soft[source] for name, (source, _) in self.derived_.items()}
 
     # ---- compact encoding ---------------------------------------------------------------
     def encode(self, df: pd.DataFrame, rng: np.random.Generator | None = None) -> EncodedTable:
@@ -163,6 +191,8 @@ class TableTransformer:
             raise ValueError(f"columns {missing} were in the fitted table but are missing here")
         codes, scalars = [], []
         for name, t in zip(self.columns_, self.transforms_, strict=True):
+            if name in self.derived_:
+                continue
             for spec, part in zip(t.spans, t.encode(df[name], rng), strict=True):
                 (codes if spec.activation == "softmax" else scalars).append(part)
         n = len(df)
@@ -188,14 +218,18 @@ class TableTransformer:
         index = pd.RangeIndex(n)
         columns, i_soft, i_tanh = {}, 0, 0
         for name, t in zip(self.columns_, self.transforms_, strict=True):
-            parts = []
-            for spec in t.spans:
-                if spec.activation == "softmax":
-                    parts.append(codes[:, i_soft])
-                    i_soft += 1
-                else:
-                    parts.append(scalars[:, i_tanh])
-                    i_tanh += 1
+            if name in self.derived_:
+                lookup = self.derived_[name][1]
+                parts = [lookup[codes[:, self._source_code[name]]]]
+            else:
+                parts = []
+                for spec in t.spans:
+                    if spec.activation == "softmax":
+                        parts.append(codes[:, i_soft])
+                        i_soft += 1
+                    else:
+                        parts.append(scalars[:, i_tanh])
+                        i_tanh += 1
             column = t.decode(parts, rng, n, offset)
             if not column.index.equals(index):  # the frame aligns its columns on the index
                 column = column.reset_index(drop=True)
@@ -262,11 +296,16 @@ class TableTransformer:
                 "max_categories": self.max_categories,
                 "discrete_threshold": self.discrete_threshold,
                 "sample_size": self.sample_size,
+                "derive_columns": self.derive_columns,
                 "seed": self.seed,
             },
             "metadata": self.metadata_.to_dict(),
             "columns": self.columns_,
             "transforms": [{"type": t.name, **t.to_dict()} for t in self.transforms_],
+            "derived": {
+                name: {"source": source, "classes": lookup.tolist()}
+                for name, (source, lookup) in self.derived_.items()
+            },
             "layout": [asdict(s) for s in self.layout_],
         }
 
@@ -277,6 +316,18 @@ class TableTransformer:
         self.metadata_ = metadata
         self.columns_ = list(data["columns"])
         self.transforms_ = [transform_from_dict(t) for t in data["transforms"]]
+        self.derived_ = {}
+        for name, d in data.get("derived", {}).items():
+            source, derived = self.transform_of(d["source"]), self.transform_of(name)
+            lookup = np.asarray(d["classes"], dtype="int64")
+            if not (
+                isinstance(source, CategoricalTransform)
+                and isinstance(derived, CategoricalTransform)
+                and lookup.shape == (source.n_classes,)
+                and ((lookup >= 0) & (lookup < derived.n_classes)).all()
+            ):
+                raise ValueError(f"model file is inconsistent: bad lookup for column {name!r}")
+            self.derived_[name] = (d["source"], lookup)
         self._build_layout()
         if [asdict(s) for s in self.layout_] != data["layout"]:
             raise ValueError("model file is inconsistent: its layout does not match its transforms")
