@@ -140,6 +140,10 @@ def test_derived_columns_always_agree_with_their_source_and_take_conditions():
     assert (north["region"] == "north").all()
     assert set(north["code"]) == {"E1", "E2"}
     assert (m.sample(50, conditions={"label": "master"}, seed=0)["code"] == "E4").all()
+    both = m.sample(20, conditions={"code": "E3", "label": "bachelor"}, seed=0)
+    assert (both["code"] == "E3").all()
+    with pytest.raises(ValueError, match="code='E1' and label='master' contradict"):
+        m.sample(10, conditions={"code": "E1", "label": "master"})
     plain = TabularGAN(epochs=1, batch_size=100, seed=0, derive_columns=False)
     assert plain.fit(make_coded(400)).transformer_.derived_ == {}
 

@@ -414,6 +414,15 @@ class TabularGAN:
                 if value != getattr(t, "value_", value):
                     raise ValueError(f"column {column!r} is constant; {value!r} is impossible")
             out[column] = value
+        for column, (source, lookup) in tt.derived_.items():
+            if column in out and source in out:
+                code = tt.transform_of(source).codes_of([out[source]])[0]
+                if lookup[code] != tt.transform_of(column).codes_of([out[column]])[0]:
+                    raise ValueError(
+                        f"conditions {source}={out[source]!r} and {column}={out[column]!r} "
+                        f"contradict each other: in the data {column!r} is a function of "
+                        f"{source!r}; drop one of them"
+                    )
         return out
 
     def _condition_classes(self, wanted: dict) -> tuple[np.ndarray, np.ndarray] | None:
