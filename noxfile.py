@@ -17,6 +17,7 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", "syngen", "tests", "benchmarks")
+    session.run("ruff", "format", "--check", "syngen", "tests", "benchmarks")
 
 
 @nox.session

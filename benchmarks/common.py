@@ -75,8 +75,12 @@ def categorical_columns(entry: dict) -> list[str]:
 
 
 def _sdtype(kind: str) -> str:
-    return {"integer": "numerical", "numerical": "numerical", "boolean": "boolean",
-            "datetime": "datetime"}.get(kind, "categorical")
+    return {
+        "integer": "numerical",
+        "numerical": "numerical",
+        "boolean": "boolean",
+        "datetime": "datetime",
+    }.get(kind, "categorical")
 
 
 def sdmetrics_metadata(entry: dict) -> dict:
@@ -99,8 +103,17 @@ def _versions() -> dict[str, str | None]:
     from importlib import metadata
 
     out = {"python": platform.python_version()}
-    for dist in ("syngen", "torch", "numpy", "pandas", "scikit-learn", "sdmetrics", "sdv",
-                 "ctgan", "rdt"):
+    for dist in (
+        "syngen",
+        "torch",
+        "numpy",
+        "pandas",
+        "scikit-learn",
+        "sdmetrics",
+        "sdv",
+        "ctgan",
+        "rdt",
+    ):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

@@ -161,8 +161,9 @@ def _fit_doppelganger(spec: dict, df: pd.DataFrame):
     model = DoppelGANger(**spec["params"])
 
     def fit():
-        return model.fit(df, entity=spec["entity"], time=spec["time"],
-                         attributes=spec["attributes"])
+        return model.fit(
+            df, entity=spec["entity"], time=spec["time"], attributes=spec["attributes"]
+        )
 
     def sample(n: int, seed: int) -> pd.DataFrame:
         return model.sample(n, seed=seed)
@@ -185,13 +186,21 @@ def _fit_dgan(spec: dict, df: pd.DataFrame):
         torch.manual_seed(spec["seed"])
     model = DGAN(DGANConfig(**spec["params"]))
     entity, time_col = spec["entity"], spec["time"]
-    discrete = [c for c in df.columns
-                if c not in (entity, time_col) and not pd.api.types.is_float_dtype(df[c])]
+    discrete = [
+        c
+        for c in df.columns
+        if c not in (entity, time_col) and not pd.api.types.is_float_dtype(df[c])
+    ]
 
     def fit():
-        model.train_dataframe(df, attribute_columns=spec["attributes"] or None,
-                              example_id_column=entity, time_column=time_col,
-                              discrete_columns=discrete or None, df_style="long")
+        model.train_dataframe(
+            df,
+            attribute_columns=spec["attributes"] or None,
+            example_id_column=entity,
+            time_column=time_col,
+            discrete_columns=discrete or None,
+            df_style="long",
+        )
         return model
 
     def sample(n: int, seed: int) -> pd.DataFrame:
@@ -231,8 +240,13 @@ def _fit_par(spec: dict, df: pd.DataFrame):
     return fit, sample, extra
 
 
-BUILDERS = {"syngen": _fit_syngen, "sdv": _fit_sdv, "doppelganger": _fit_doppelganger,
-            "dgan": _fit_dgan, "par": _fit_par}
+BUILDERS = {
+    "syngen": _fit_syngen,
+    "sdv": _fit_sdv,
+    "doppelganger": _fit_doppelganger,
+    "dgan": _fit_dgan,
+    "par": _fit_par,
+}
 
 
 def _count(spec: dict, frame: pd.DataFrame) -> int:

@@ -71,8 +71,10 @@ def wait_for_quiet(max_wait: float, threshold: float = 0.3, window: float = 2.0,
         if load < threshold:
             return {"waited_seconds": round(time.perf_counter() - t0, 1), "foreign_cores": load}
         if time.perf_counter() - t0 > max_wait:
-            log(f"  machine still busy ({load:.2f} other cores) after {max_wait:.0f} s; "
-                "measuring anyway")
+            log(
+                f"  machine still busy ({load:.2f} other cores) after {max_wait:.0f} s; "
+                "measuring anyway"
+            )
             return {"waited_seconds": round(time.perf_counter() - t0, 1), "foreign_cores": load}
         if not said:
             log(f"  waiting for the machine to be quiet ({load:.2f} cores used by others) ...")
@@ -137,11 +139,15 @@ class _Watcher(threading.Thread):
                 self.peak_mib[phase] = round(total, 1)
             for p in pids:
                 self.cpu_by_pid[p] = max(self.cpu_by_pid.get(p, 0.0), _cpu_seconds(p))
-            now, busy, tree = time.perf_counter(), machine_busy_seconds(), \
-                sum(self.cpu_by_pid.values())
+            now, busy, tree = (
+                time.perf_counter(),
+                machine_busy_seconds(),
+                sum(self.cpu_by_pid.values()),
+            )
             self.phase_wall[phase] = self.phase_wall.get(phase, 0.0) + now - last_t
             self.phase_foreign[phase] = self.phase_foreign.get(phase, 0.0) + max(
-                0.0, (busy - last_busy) - (tree - last_tree))
+                0.0, (busy - last_busy) - (tree - last_tree)
+            )
             last_t, last_busy, last_tree = now, busy, tree
             self._stop_event.wait(self.interval)
 

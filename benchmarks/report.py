@@ -11,7 +11,7 @@ TITLES = {
     "census": "Census-Income KDD (299,285 x 42): scale",
     "scoring": "The report (`syngen report`) on 30,000 x 15 with a 6,000-row holdout",
     "timeseries": "Time series: DoppelGANger vs gretel DGAN and SDV PAR on Sines, "
-                  "japanese_vowels, eu_stock windows",
+    "japanese_vowels, eu_stock windows",
 }
 
 
@@ -63,8 +63,11 @@ def render_part(result: dict) -> str:
 def _machine(result: dict) -> str:
     mc = result["machine"]
     v = mc["versions"]
-    libs = ", ".join(f"{k} {v[k]}" for k in ("torch", "pandas", "numpy", "scikit-learn",
-                                             "sdmetrics", "sdv", "ctgan", "rdt") if v.get(k))
+    libs = ", ".join(
+        f"{k} {v[k]}"
+        for k in ("torch", "pandas", "numpy", "scikit-learn", "sdmetrics", "sdv", "ctgan", "rdt")
+        if v.get(k)
+    )
     return (
         f"{mc['cpu']}, {mc['cpu_count']} cores, {mc['memory_gib']} GiB, "
         f"torch threads {mc['torch_threads']}, CUDA {mc['cuda']}; Python {v['python']}; {libs}; "
@@ -92,9 +95,11 @@ def render_section(part: str, result: dict) -> str:
     s = result.get("settings", {})
     out = [f"## {TITLES.get(part, part)}", ""]
     out.append(f"- Command: `{result['command']}`")
-    out.append(f"- Run: {result['started']} to {result.get('finished', '?')}; load average at "
-               f"start {result['machine']['load_average']}, at end "
-               f"{result.get('load_average_end')}")
+    out.append(
+        f"- Run: {result['started']} to {result.get('finished', '?')}; load average at "
+        f"start {result['machine']['load_average']}, at end "
+        f"{result.get('load_average_end')}"
+    )
     out.append(f"- Machine: {_machine(result)}")
     out.append(f"- Threads (torch/BLAS/OpenMP) for both libraries: {result.get('threads')}")
     if not result.get("sdv_baseline") and part != "timeseries":
@@ -103,8 +108,10 @@ def render_section(part: str, result: dict) -> str:
         out.append("- Settings: " + "; ".join(f"{k} {v}" for k, v in s.items()))
     load = _contention(result)
     if load:
-        out.append("- CPU used by other processes during the timed steps, in cores (0 = the "
-                   f"machine to itself; 2 cores here): {load}")
+        out.append(
+            "- CPU used by other processes during the timed steps, in cores (0 = the "
+            f"machine to itself; 2 cores here): {load}"
+        )
     out += ["", render_part(result), ""]
     notes = [m for m in result["metrics"] if m.get("note")]
     for m in notes:
@@ -228,8 +235,9 @@ def main(out_dir: Path, docs: Path, quick: bool = False) -> int:
     suffix = "-quick" if quick else ""
     results = _load(out_dir, suffix)
     variants = {}
-    for sub in sorted(p for p in Path(out_dir).iterdir() if p.is_dir()) if Path(
-            out_dir).is_dir() else []:
+    for sub in (
+        sorted(p for p in Path(out_dir).iterdir() if p.is_dir()) if Path(out_dir).is_dir() else []
+    ):
         for part, result in _load(sub, suffix).items():
             variants[f"{part} ({sub.name})"] = (part, result)
     if not results and not variants:
@@ -252,8 +260,13 @@ def main(out_dir: Path, docs: Path, quick: bool = False) -> int:
         body.append(render_section(part, result))
     for label, (part, result) in variants.items():
         section = render_section(part, result)
-        body.append(section.replace(f"## {TITLES[part]}", f"## {TITLES[part]}, variant "
-                                    f"`{label.split('(')[1].rstrip(')')}`", 1))
+        body.append(
+            section.replace(
+                f"## {TITLES[part]}",
+                f"## {TITLES[part]}, variant `{label.split('(')[1].rstrip(')')}`",
+                1,
+            )
+        )
     missing = [p for p in TITLES if p not in results]
     if missing:
         body += [f"Not run: {', '.join(missing)}.", ""]

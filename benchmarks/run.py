@@ -38,10 +38,20 @@ PARTS = ("adult", "german", "census", "scoring", "timeseries")
 WORKER = Path(__file__).resolve().parent / "fit_worker.py"
 
 # The architecture both libraries train in the same-epochs comparison (the CTGAN paper's).
-ARCH_SYNGEN = {"embedding_dim": 128, "generator_dims": [256, 256],
-               "discriminator_dims": [256, 256], "batch_size": 500, "pac": 10}
-ARCH_SDV = {"embedding_dim": 128, "generator_dim": [256, 256], "discriminator_dim": [256, 256],
-            "batch_size": 500, "pac": 10}
+ARCH_SYNGEN = {
+    "embedding_dim": 128,
+    "generator_dims": [256, 256],
+    "discriminator_dims": [256, 256],
+    "batch_size": 500,
+    "pac": 10,
+}
+ARCH_SDV = {
+    "embedding_dim": 128,
+    "generator_dim": [256, 256],
+    "discriminator_dim": [256, 256],
+    "batch_size": 500,
+    "pac": 10,
+}
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -75,19 +85,31 @@ def median(values):
 
 def metric(key, name, ours, sdv, *, unit="", better="lower", target=None, note=None) -> dict:
     """One row of a table; ``target`` is (on, op, value) with ``on`` in {"ratio", "ours"}."""
-    ratio = ours / sdv if isinstance(ours, int | float) and isinstance(sdv, int | float) and sdv \
+    ratio = (
+        ours / sdv
+        if isinstance(ours, int | float) and isinstance(sdv, int | float) and sdv
         else None
+    )
     passed = None
     if target is not None:
         on, op, value = target
         x = ratio if on == "ratio" else ours
         if x is not None:
             passed = {"<=": x <= value, "<": x < value, ">=": x >= value}[op]
-    return {"key": key, "name": name, "ours": ours, "sdv": sdv, "ratio": ratio, "unit": unit,
-            "better": better,
-            "target": None if target is None else {"on": target[0], "op": target[1],
-                                                   "value": target[2]},
-            "pass": passed, "note": note}
+    return {
+        "key": key,
+        "name": name,
+        "ours": ours,
+        "sdv": sdv,
+        "ratio": ratio,
+        "unit": unit,
+        "better": better,
+        "target": None
+        if target is None
+        else {"on": target[0], "op": target[1], "value": target[2]},
+        "pass": passed,
+        "note": note,
+    }
 
 
 class Context:
@@ -108,8 +130,14 @@ class Context:
         return path
 
 
-def fit_in_subprocess(ctx: Context, workdir: Path, label: str, spec: dict,
-                      train_path: Path, timeout: float | None = None) -> dict:
+def fit_in_subprocess(
+    ctx: Context,
+    workdir: Path,
+    label: str,
+    spec: dict,
+    train_path: Path,
+    timeout: float | None = None,
+) -> dict:
     """Fit one model in a fresh process (see fit_worker.py); return its results and rusage."""
     spec = dict(spec)
     spec.update(
@@ -127,8 +155,12 @@ def fit_in_subprocess(ctx: Context, workdir: Path, label: str, spec: dict,
     quiet = wait_for_quiet(ctx.args.quiet_wait, log=log)
     log(f"  [{label}] fitting {spec['library']} in a subprocess ...")
     load_before = common.machine_info()["load_average"]
-    proc = run_watched([sys.executable, str(WORKER), str(spec_path)], Path(spec["phase_file"]),
-                       workdir / f"{label}.log", timeout=timeout or ctx.args.timeout)
+    proc = run_watched(
+        [sys.executable, str(WORKER), str(spec_path)],
+        Path(spec["phase_file"]),
+        workdir / f"{label}.log",
+        timeout=timeout or ctx.args.timeout,
+    )
     if proc["returncode"] != 0 or not Path(spec["result_path"]).is_file():
         tail = (workdir / f"{label}.log").read_text()[-3000:]
         raise RuntimeError(f"{label}: worker failed ({proc}); log tail:\n{tail}")
@@ -136,9 +168,11 @@ def fit_in_subprocess(ctx: Context, workdir: Path, label: str, spec: dict,
     out["process"] = proc
     out["load_average_before"] = load_before
     out["quiet_wait"] = quiet
-    log(f"  [{label}] fit {out['fit_seconds']:.1f} s, {out['epochs_trained']} epochs, "
+    log(
+        f"  [{label}] fit {out['fit_seconds']:.1f} s, {out['epochs_trained']} epochs, "
         f"peak RSS after fit {out['rss_after_fit_mib']:.0f} MiB, sampling {out['sample_seconds']}"
-        f"; other processes used {proc['foreign_cores']} cores")
+        f"; other processes used {proc['foreign_cores']} cores"
+    )
     return out
 
 
@@ -175,11 +209,12 @@ def time_transformers(ctx: Context, train, entry, repeats: int, use_sdv: bool) -
             DataTransformer().fit(train, discrete)
             sdv.append(round(time.perf_counter() - t, 3))
         foreign.append(probe.stop())
-        log(f"  transformer fit, repeat {r + 1}/{repeats}: ours {ours[-1]:.2f} s"
+        log(
+            f"  transformer fit, repeat {r + 1}/{repeats}: ours {ours[-1]:.2f} s"
             + (f", SDV/ctgan {sdv[-1]:.2f} s" if sdv else "")
-            + f"; other processes used {foreign[-1]} cores")
-    return {"ours_seconds": ours, "sdv_seconds": sdv, "foreign_cores": foreign,
-            "quiet_wait": quiet}
+            + f"; other processes used {foreign[-1]} cores"
+        )
+    return {"ours_seconds": ours, "sdv_seconds": sdv, "foreign_cores": foreign, "quiet_wait": quiet}
 
 
 def score(model_res: dict, train, test, entry, positive, n_samples: int = 1) -> dict:
@@ -222,8 +257,10 @@ def _score(model_res: dict, train, test, entry, positive, n_samples: int) -> dic
     kinds = {"columns": common.syngen_kinds(entry)}
     s = evaluate(test, synth.iloc[: len(test)], metadata=kinds).scores
     n = len(train)
-    aucs = [_utility(train, synth.iloc[i * n:(i + 1) * n], test, entry)["tstr_roc_auc"]
-            for i in range(n_samples)]
+    aucs = [
+        _utility(train, synth.iloc[i * n : (i + 1) * n], test, entry)["tstr_roc_auc"]
+        for i in range(n_samples)
+    ]
     return {
         "overall": s["fidelity.quality"],
         "column_shapes": s["fidelity.column_shapes"],
@@ -272,9 +309,14 @@ def part_adult(ctx: Context) -> dict:
     positive = common.positive_label(train, target)
     result = base_result(ctx, "adult")
     result["settings"] = {
-        "train_rows": len(train), "test_rows": len(test), "epochs": epochs,
-        "sample_rows": sample_rows, "repeats": repeats, "target": target,
-        "positive_class": positive, "architecture": ARCH_SYNGEN,
+        "train_rows": len(train),
+        "test_rows": len(test),
+        "epochs": epochs,
+        "sample_rows": sample_rows,
+        "repeats": repeats,
+        "target": target,
+        "positive_class": positive,
+        "architecture": ARCH_SYNGEN,
     }
     work = ctx.workdir("adult")
     train_path = work / "train.parquet"
@@ -287,26 +329,51 @@ def part_adult(ctx: Context) -> dict:
 
     log(f"2/4 same-architecture fits, {epochs} epochs each")
     common_spec = {"sample_rows": sample_rows, "sample_repeats": repeats, "eval_rows": len(train)}
-    ours = fit_in_subprocess(ctx, work, "syngen", {
-        **common_spec, "library": "syngen", "kinds": kinds,
-        "params": {**ARCH_SYNGEN, "epochs": epochs, "seed": 0, "verbose": False},
-    }, train_path)
+    ours = fit_in_subprocess(
+        ctx,
+        work,
+        "syngen",
+        {
+            **common_spec,
+            "library": "syngen",
+            "kinds": kinds,
+            "params": {**ARCH_SYNGEN, "epochs": epochs, "seed": 0, "verbose": False},
+        },
+        train_path,
+    )
     sdv = None
     if ctx.use_sdv:
-        sdv = fit_in_subprocess(ctx, work, "sdv", {
-            **common_spec, "library": "sdv", "table": "adult",
-            "sdv_metadata": common.sdv_metadata_dict(entry, "adult"),
-            "params": {**ARCH_SDV, "epochs": epochs, "enable_gpu": False, "verbose": False},
-        }, train_path)
+        sdv = fit_in_subprocess(
+            ctx,
+            work,
+            "sdv",
+            {
+                **common_spec,
+                "library": "sdv",
+                "table": "adult",
+                "sdv_metadata": common.sdv_metadata_dict(entry, "adult"),
+                "params": {**ARCH_SDV, "epochs": epochs, "enable_gpu": False, "verbose": False},
+            },
+            train_path,
+        )
 
     log("3/4 equal wall-clock budget: syngen defaults, max_seconds = SDV's fit time")
     budget = sdv["fit_seconds"] if sdv else args.budget_seconds
     ours_budget = None
     if budget:
-        ours_budget = fit_in_subprocess(ctx, work, "syngen-budget", {
-            "library": "syngen", "kinds": kinds, "sample_repeats": 0, "eval_rows": len(train),
-            "params": {"seed": 0, "verbose": False, "max_seconds": float(budget)},
-        }, train_path)
+        ours_budget = fit_in_subprocess(
+            ctx,
+            work,
+            "syngen-budget",
+            {
+                "library": "syngen",
+                "kinds": kinds,
+                "sample_repeats": 0,
+                "eval_rows": len(train),
+                "params": {"seed": 0, "verbose": False, "max_seconds": float(budget)},
+            },
+            train_path,
+        )
     else:
         log("  skipped: no SDV fit time to match (pass --budget-seconds)")
 
@@ -318,71 +385,163 @@ def part_adult(ctx: Context) -> dict:
     if ours_budget:
         scores["syngen_budget"] = score(ours_budget, train, test, entry, positive)
     for k, v in scores.items():
-        log(f"  {k}: " + ", ".join(f"{m}={v[m]:.3f}" for m in
-                                  ("overall", "column_shapes", "column_pair_trends",
-                                   "tstr_auc", "detection_auc") if v[m] is not None))
+        log(
+            f"  {k}: "
+            + ", ".join(
+                f"{m}={v[m]:.3f}"
+                for m in (
+                    "overall",
+                    "column_shapes",
+                    "column_pair_trends",
+                    "tstr_auc",
+                    "detection_auc",
+                )
+                if v[m] is not None
+            )
+        )
 
     es_o = epoch_stats(ours)
     es_s = epoch_stats(sdv) if sdv else {}
     s_ = scores.get("sdv", {})
     m = [
-        metric("epoch_seconds", f"Seconds per training epoch (median of {es_o['epochs']}, "
-               "same architecture, batch 500, pac 10)", es_o["median_wall"],
-               es_s.get("median_wall"), unit="s", target=("ratio", "<=", 0.3)),
-        metric("epoch_cpu_seconds", "CPU seconds per training epoch (mean)", es_o["mean_cpu"],
-               es_s.get("mean_cpu"), unit="CPU s"),
-        metric("transformer_fit", f"Transformer fit, {len(train):,} rows (median of {repeats})",
-               median(tf["ours_seconds"]), median(tf["sdv_seconds"]), unit="s",
-               target=("ratio", "<=", 0.15),
-               note="syngen TableTransformer.fit vs ctgan DataTransformer.fit (what SDV's "
-                    "CTGAN fits)"),
-        metric("pre_training", "Fit time before the first epoch (all preprocessing and setup)",
-               ours["seconds_before_first_epoch"], sdv and sdv["seconds_before_first_epoch"],
-               unit="s"),
-        metric("sample", f"Sample {sample_rows:,} rows (median of {repeats})",
-               median(ours["sample_seconds"]), sdv and median(sdv["sample_seconds"]), unit="s",
-               target=("ratio", "<=", 0.25)),
-        metric("fit_seconds", f"Whole fit, {epochs} epochs (wall)", ours["fit_seconds"],
-               sdv and sdv["fit_seconds"], unit="s"),
-        metric("peak_rss", f"Peak RSS of the fit process ({epochs}-epoch fit, VmHWM)",
-               ours["rss_after_fit_mib"], sdv and sdv["rss_after_fit_mib"], unit="MiB",
-               target=("ratio", "<=", 1.0),
-               note="high-water RSS of the fit process at the end of fit, including the "
-                    "interpreter, imports and the training frame"),
-        metric("peak_rss_tree", "Peak RSS of the fit process tree, sampled every 0.2 s "
-               "(includes joblib workers)",
-               ours["process"]["tree_peak_rss_mib"].get("fit"),
-               sdv and sdv["process"]["tree_peak_rss_mib"].get("fit"), unit="MiB"),
+        metric(
+            "epoch_seconds",
+            f"Seconds per training epoch (median of {es_o['epochs']}, "
+            "same architecture, batch 500, pac 10)",
+            es_o["median_wall"],
+            es_s.get("median_wall"),
+            unit="s",
+            target=("ratio", "<=", 0.3),
+        ),
+        metric(
+            "epoch_cpu_seconds",
+            "CPU seconds per training epoch (mean)",
+            es_o["mean_cpu"],
+            es_s.get("mean_cpu"),
+            unit="CPU s",
+        ),
+        metric(
+            "transformer_fit",
+            f"Transformer fit, {len(train):,} rows (median of {repeats})",
+            median(tf["ours_seconds"]),
+            median(tf["sdv_seconds"]),
+            unit="s",
+            target=("ratio", "<=", 0.15),
+            note="syngen TableTransformer.fit vs ctgan DataTransformer.fit (what SDV's CTGAN fits)",
+        ),
+        metric(
+            "pre_training",
+            "Fit time before the first epoch (all preprocessing and setup)",
+            ours["seconds_before_first_epoch"],
+            sdv and sdv["seconds_before_first_epoch"],
+            unit="s",
+        ),
+        metric(
+            "sample",
+            f"Sample {sample_rows:,} rows (median of {repeats})",
+            median(ours["sample_seconds"]),
+            sdv and median(sdv["sample_seconds"]),
+            unit="s",
+            target=("ratio", "<=", 0.25),
+        ),
+        metric(
+            "fit_seconds",
+            f"Whole fit, {epochs} epochs (wall)",
+            ours["fit_seconds"],
+            sdv and sdv["fit_seconds"],
+            unit="s",
+        ),
+        metric(
+            "peak_rss",
+            f"Peak RSS of the fit process ({epochs}-epoch fit, VmHWM)",
+            ours["rss_after_fit_mib"],
+            sdv and sdv["rss_after_fit_mib"],
+            unit="MiB",
+            target=("ratio", "<=", 1.0),
+            note="high-water RSS of the fit process at the end of fit, including the "
+            "interpreter, imports and the training frame",
+        ),
+        metric(
+            "peak_rss_tree",
+            "Peak RSS of the fit process tree, sampled every 0.2 s (includes joblib workers)",
+            ours["process"]["tree_peak_rss_mib"].get("fit"),
+            sdv and sdv["process"]["tree_peak_rss_mib"].get("fit"),
+            unit="MiB",
+        ),
     ]
-    for key, label in (("overall", "QualityReport overall"),
-                       ("column_shapes", "QualityReport Column Shapes"),
-                       ("column_pair_trends", "QualityReport Column Pair Trends"),
-                       ("tstr_auc", "TSTR ROC AUC on income"),
-                       ("detection_auc", "Detection ROC AUC (0.5 best)")):
-        m.append(metric(f"{key}_same_epochs", f"{label}, both {epochs} epochs",
-                        scores["syngen"][key], s_.get(key),
-                        better="lower" if key == "detection_auc" else "higher"))
-    m.append(metric("real_auc", "Train-real-test-real ROC AUC on income (reference)",
-                    reference_auc, reference_auc, better="higher"))
+    for key, label in (
+        ("overall", "QualityReport overall"),
+        ("column_shapes", "QualityReport Column Shapes"),
+        ("column_pair_trends", "QualityReport Column Pair Trends"),
+        ("tstr_auc", "TSTR ROC AUC on income"),
+        ("detection_auc", "Detection ROC AUC (0.5 best)"),
+    ):
+        m.append(
+            metric(
+                f"{key}_same_epochs",
+                f"{label}, both {epochs} epochs",
+                scores["syngen"][key],
+                s_.get(key),
+                better="lower" if key == "detection_auc" else "higher",
+            )
+        )
+    m.append(
+        metric(
+            "real_auc",
+            "Train-real-test-real ROC AUC on income (reference)",
+            reference_auc,
+            reference_auc,
+            better="higher",
+        )
+    )
     if ours_budget:
         b = scores["syngen_budget"]
         m += [
-            metric("budget_fit_seconds", "Equal budget: fit wall seconds (SDV = "
-                   f"{epochs} epochs; syngen defaults with max_seconds = SDV's)",
-                   ours_budget["fit_seconds"], sdv and sdv["fit_seconds"], unit="s"),
-            metric("budget_fit_cpu", "Equal budget: fit CPU seconds",
-                   ours_budget["fit_cpu_seconds"], sdv and sdv["fit_cpu_seconds"], unit="CPU s"),
-            metric("budget_epochs", "Equal budget: epochs trained",
-                   ours_budget["epochs_trained"], sdv and sdv["epochs_trained"], better="info"),
+            metric(
+                "budget_fit_seconds",
+                "Equal budget: fit wall seconds (SDV = "
+                f"{epochs} epochs; syngen defaults with max_seconds = SDV's)",
+                ours_budget["fit_seconds"],
+                sdv and sdv["fit_seconds"],
+                unit="s",
+            ),
+            metric(
+                "budget_fit_cpu",
+                "Equal budget: fit CPU seconds",
+                ours_budget["fit_cpu_seconds"],
+                sdv and sdv["fit_cpu_seconds"],
+                unit="CPU s",
+            ),
+            metric(
+                "budget_epochs",
+                "Equal budget: epochs trained",
+                ours_budget["epochs_trained"],
+                sdv and sdv["epochs_trained"],
+                better="info",
+            ),
         ]
-        for key, label in (("column_shapes", "Column Shapes"),
-                           ("column_pair_trends", "Column Pair Trends"),
-                           ("tstr_auc", "TSTR ROC AUC on income"),
-                           ("detection_auc", "Detection ROC AUC (0.5 best)")):
-            m.append(metric(f"{key}_budget", f"Equal budget: {label}", b[key], s_.get(key),
-                            better="lower" if key == "detection_auc" else "higher"))
-    result.update(metrics=m, transformer_fit=tf, scores=scores, real_auc=reference_auc,
-                  fits={"syngen": ours, "sdv": sdv, "syngen_budget": ours_budget})
+        for key, label in (
+            ("column_shapes", "Column Shapes"),
+            ("column_pair_trends", "Column Pair Trends"),
+            ("tstr_auc", "TSTR ROC AUC on income"),
+            ("detection_auc", "Detection ROC AUC (0.5 best)"),
+        ):
+            m.append(
+                metric(
+                    f"{key}_budget",
+                    f"Equal budget: {label}",
+                    b[key],
+                    s_.get(key),
+                    better="lower" if key == "detection_auc" else "higher",
+                )
+            )
+    result.update(
+        metrics=m,
+        transformer_fit=tf,
+        scores=scores,
+        real_auc=reference_auc,
+        fits={"syngen": ours, "sdv": sdv, "syngen_budget": ours_budget},
+    )
     return finish(ctx, "adult", result)
 
 
@@ -396,50 +555,110 @@ def part_german(ctx: Context) -> dict:
     n_samples = 3
     result = base_result(ctx, "german")
     epochs = 20 if ctx.quick else None
-    result["settings"] = {"train_rows": len(train), "test_rows": len(test), "split": "80/20, "
-                          "numpy default_rng(0) permutation", "target": target,
-                          "positive_class": positive, "syngen": "defaults (seed 0)",
-                          "sdv": "CTGANSynthesizer defaults", "epochs_override": epochs,
-                          "tstr_samples": n_samples}
+    result["settings"] = {
+        "train_rows": len(train),
+        "test_rows": len(test),
+        "split": "80/20, numpy default_rng(0) permutation",
+        "target": target,
+        "positive_class": positive,
+        "syngen": "defaults (seed 0)",
+        "sdv": "CTGANSynthesizer defaults",
+        "epochs_override": epochs,
+        "tstr_samples": n_samples,
+    }
     work = ctx.workdir("german")
     train_path = work / "train.parquet"
     train.to_parquet(train_path)
     log(f"german_credit: {len(train)} train rows, {len(test)} test rows")
     spec = {"sample_repeats": 0, "eval_rows": n_samples * len(train)}
-    ours = fit_in_subprocess(ctx, work, "syngen", {
-        **spec, "library": "syngen", "kinds": common.syngen_kinds(entry),
-        "params": {"seed": 0, "verbose": False, **({"epochs": epochs} if epochs else {})},
-    }, train_path)
+    ours = fit_in_subprocess(
+        ctx,
+        work,
+        "syngen",
+        {
+            **spec,
+            "library": "syngen",
+            "kinds": common.syngen_kinds(entry),
+            "params": {"seed": 0, "verbose": False, **({"epochs": epochs} if epochs else {})},
+        },
+        train_path,
+    )
     sdv = None
     if ctx.use_sdv and not args.german_no_sdv:
-        sdv = fit_in_subprocess(ctx, work, "sdv", {
-            **spec, "library": "sdv", "table": "german_credit",
-            "sdv_metadata": common.sdv_metadata_dict(entry, "german_credit"),
-            "params": {"enable_gpu": False, **({"epochs": epochs} if epochs else {})},
-        }, train_path)
+        sdv = fit_in_subprocess(
+            ctx,
+            work,
+            "sdv",
+            {
+                **spec,
+                "library": "sdv",
+                "table": "german_credit",
+                "sdv_metadata": common.sdv_metadata_dict(entry, "german_credit"),
+                "params": {"enable_gpu": False, **({"epochs": epochs} if epochs else {})},
+            },
+            train_path,
+        )
     reference_auc = real_auc(train, test, entry, positive)
     so = score(ours, train, test, entry, positive, n_samples)
     ss = score(sdv, train, test, entry, positive, n_samples) if sdv else {}
     m = [
-        metric("tstr_auc", f"TSTR ROC AUC on {target} (mean of {n_samples} synthetic "
-               f"samples of {len(train)} rows)", so["tstr_auc"], ss.get("tstr_auc"),
-               better="higher"),
-        metric("real_auc", f"Train-real-test-real ROC AUC on {target} (reference)",
-               reference_auc, reference_auc, better="higher"),
-        metric("column_shapes", "QualityReport Column Shapes (test rows)", so["column_shapes"],
-               ss.get("column_shapes"), better="higher"),
-        metric("column_pair_trends", "QualityReport Column Pair Trends (test rows)",
-               so["column_pair_trends"], ss.get("column_pair_trends"), better="higher"),
-        metric("detection_auc", "Detection ROC AUC (0.5 best)", so["detection_auc"],
-               ss.get("detection_auc")),
-        metric("fit_seconds", "Fit wall seconds", ours["fit_seconds"], sdv and sdv["fit_seconds"],
-               unit="s"),
-        metric("epochs", "Epochs trained (batch size)",
-               ours["epochs_trained"], sdv and sdv["epochs_trained"], better="info",
-               note=f"syngen batch {ours['config']['batch_size']}, SDV batch 500"),
+        metric(
+            "tstr_auc",
+            f"TSTR ROC AUC on {target} (mean of {n_samples} synthetic "
+            f"samples of {len(train)} rows)",
+            so["tstr_auc"],
+            ss.get("tstr_auc"),
+            better="higher",
+        ),
+        metric(
+            "real_auc",
+            f"Train-real-test-real ROC AUC on {target} (reference)",
+            reference_auc,
+            reference_auc,
+            better="higher",
+        ),
+        metric(
+            "column_shapes",
+            "QualityReport Column Shapes (test rows)",
+            so["column_shapes"],
+            ss.get("column_shapes"),
+            better="higher",
+        ),
+        metric(
+            "column_pair_trends",
+            "QualityReport Column Pair Trends (test rows)",
+            so["column_pair_trends"],
+            ss.get("column_pair_trends"),
+            better="higher",
+        ),
+        metric(
+            "detection_auc",
+            "Detection ROC AUC (0.5 best)",
+            so["detection_auc"],
+            ss.get("detection_auc"),
+        ),
+        metric(
+            "fit_seconds",
+            "Fit wall seconds",
+            ours["fit_seconds"],
+            sdv and sdv["fit_seconds"],
+            unit="s",
+        ),
+        metric(
+            "epochs",
+            "Epochs trained (batch size)",
+            ours["epochs_trained"],
+            sdv and sdv["epochs_trained"],
+            better="info",
+            note=f"syngen batch {ours['config']['batch_size']}, SDV batch 500",
+        ),
     ]
-    result.update(metrics=m, scores={"syngen": so, "sdv": ss or None}, real_auc=reference_auc,
-                  fits={"syngen": ours, "sdv": sdv})
+    result.update(
+        metrics=m,
+        scores={"syngen": so, "sdv": ss or None},
+        real_auc=reference_auc,
+        fits={"syngen": ours, "sdv": sdv},
+    )
     return finish(ctx, "german", result)
 
 
@@ -451,31 +670,71 @@ def part_census(ctx: Context) -> dict:
         df = common.subsample(df, 20_000)
     result = base_result(ctx, "census")
     repeats = 1 if ctx.quick else 2
-    result["settings"] = {"rows": len(df), "columns": df.shape[1], "repeats": repeats,
-                          "training": "syngen defaults, epochs=1, seed 0, whole table"}
+    result["settings"] = {
+        "rows": len(df),
+        "columns": df.shape[1],
+        "repeats": repeats,
+        "training": "syngen defaults, epochs=1, seed 0, whole table",
+    }
     log(f"census_income_kdd: {len(df)} rows x {df.shape[1]} columns")
     use_sdv = ctx.use_sdv and not args.census_no_sdv
     tf = time_transformers(ctx, df, entry, repeats, use_sdv)
     work = ctx.workdir("census")
     train_path = work / "train.parquet"
     df.to_parquet(train_path)
-    ours = fit_in_subprocess(ctx, work, "syngen-1epoch", {
-        "library": "syngen", "kinds": common.syngen_kinds(entry), "sample_repeats": 0,
-        "eval_rows": 0, "params": {"epochs": 1, "seed": 0, "verbose": False},
-    }, train_path)
+    ours = fit_in_subprocess(
+        ctx,
+        work,
+        "syngen-1epoch",
+        {
+            "library": "syngen",
+            "kinds": common.syngen_kinds(entry),
+            "sample_repeats": 0,
+            "eval_rows": 0,
+            "params": {"epochs": 1, "seed": 0, "verbose": False},
+        },
+        train_path,
+    )
     m = [
-        metric("transformer_fit", f"Transformer fit, {len(df):,} x {df.shape[1]} "
-               f"(median of {repeats})", median(tf["ours_seconds"]), median(tf["sdv_seconds"]),
-               unit="s", target=("ours", "<", 60.0),
-               note="SDV column: ctgan DataTransformer.fit, for reference"),
-        metric("peak_rss_1epoch", "Peak RSS of a 1-epoch fit (VmHWM of the fit process)",
-               ours["rss_after_fit_mib"], None, unit="MiB", target=("ours", "<", 2048.0)),
-        metric("peak_rss_tree_1epoch", "Peak RSS of the 1-epoch fit process tree (sampled)",
-               ours["process"]["tree_peak_rss_mib"].get("fit"), None, unit="MiB"),
-        metric("rss_before_fit", "RSS before the fit (interpreter, imports, the frame)",
-               ours["rss_before_fit_mib"], None, unit="MiB", better="info"),
-        metric("fit_1epoch_seconds", "1-epoch fit wall seconds (transformer + encode + "
-               "1 epoch)", ours["fit_seconds"], None, unit="s"),
+        metric(
+            "transformer_fit",
+            f"Transformer fit, {len(df):,} x {df.shape[1]} (median of {repeats})",
+            median(tf["ours_seconds"]),
+            median(tf["sdv_seconds"]),
+            unit="s",
+            target=("ours", "<", 60.0),
+            note="SDV column: ctgan DataTransformer.fit, for reference",
+        ),
+        metric(
+            "peak_rss_1epoch",
+            "Peak RSS of a 1-epoch fit (VmHWM of the fit process)",
+            ours["rss_after_fit_mib"],
+            None,
+            unit="MiB",
+            target=("ours", "<", 2048.0),
+        ),
+        metric(
+            "peak_rss_tree_1epoch",
+            "Peak RSS of the 1-epoch fit process tree (sampled)",
+            ours["process"]["tree_peak_rss_mib"].get("fit"),
+            None,
+            unit="MiB",
+        ),
+        metric(
+            "rss_before_fit",
+            "RSS before the fit (interpreter, imports, the frame)",
+            ours["rss_before_fit_mib"],
+            None,
+            unit="MiB",
+            better="info",
+        ),
+        metric(
+            "fit_1epoch_seconds",
+            "1-epoch fit wall seconds (transformer + encode + 1 epoch)",
+            ours["fit_seconds"],
+            None,
+            unit="s",
+        ),
     ]
     result.update(metrics=m, transformer_fit=tf, fits={"syngen": ours})
     return finish(ctx, "census", result)
@@ -497,16 +756,28 @@ def part_scoring(ctx: Context) -> dict:
     synthetic = independent_baseline(train, n_train, seed=0)
     kinds = {"columns": common.syngen_kinds(entry)}
     result = base_result(ctx, "scoring")
-    result["settings"] = {"real rows": n_train, "holdout rows": n_hold,
-                          "synthetic rows": n_train, "columns": df.shape[1],
-                          "target": entry["target"], "sensitive": "marital_status",
-                          "config": "ReportConfig() defaults, seed 0"}
+    result["settings"] = {
+        "real rows": n_train,
+        "holdout rows": n_hold,
+        "synthetic rows": n_train,
+        "columns": df.shape[1],
+        "target": entry["target"],
+        "sensitive": "marital_status",
+        "config": "ReportConfig() defaults, seed 0",
+    }
     work = ctx.workdir("scoring")
     quiet = wait_for_quiet(ctx.args.quiet_wait, log=log)
     load = ForeignLoad().start()
     t = time.perf_counter()
-    rep = evaluate(train, synthetic, holdout=holdout.reset_index(drop=True), metadata=kinds,
-                   target=entry["target"], sensitive="marital_status", config=ReportConfig())
+    rep = evaluate(
+        train,
+        synthetic,
+        holdout=holdout.reset_index(drop=True),
+        metadata=kinds,
+        target=entry["target"],
+        sensitive="marital_status",
+        config=ReportConfig(),
+    )
     t_scores = time.perf_counter() - t
     rep.to_html(work / "report.html")
     rep.to_json(work / "report.json")
@@ -517,17 +788,26 @@ def part_scoring(ctx: Context) -> dict:
     t_quality = time.perf_counter() - t
     log(f"report: {t_total:.1f} s (scores {t_scores:.1f} s); sdmetrics alone {t_quality:.1f} s")
     m = [
-        metric("report_seconds", f"Full report, {n_train:,} x {df.shape[1]} + {n_hold:,} "
-               "holdout (scores, HTML, JSON)", t_total, t_quality, unit="s",
-               target=("ours", "<", 60.0),
-               note="SDV column: sdmetrics QualityReport alone (fidelity only), for reference"),
-        metric("report_scores_seconds", "of which computing the scores", t_scores, None,
-               unit="s"),
-        metric("html_bytes", "HTML page size", (work / "report.html").stat().st_size, None,
-               unit="bytes", better="info"),
+        metric(
+            "report_seconds",
+            f"Full report, {n_train:,} x {df.shape[1]} + {n_hold:,} holdout (scores, HTML, JSON)",
+            t_total,
+            t_quality,
+            unit="s",
+            target=("ours", "<", 60.0),
+            note="SDV column: sdmetrics QualityReport alone (fidelity only), for reference",
+        ),
+        metric("report_scores_seconds", "of which computing the scores", t_scores, None, unit="s"),
+        metric(
+            "html_bytes",
+            "HTML page size",
+            (work / "report.html").stat().st_size,
+            None,
+            unit="bytes",
+            better="info",
+        ),
     ]
-    result.update(metrics=m, quiet_wait=quiet, foreign_cores=foreign,
-                  scores={"syngen": rep.scores})
+    result.update(metrics=m, quiet_wait=quiet, foreign_cores=foreign, scores={"syngen": rep.scores})
     return finish(ctx, "scoring", result)
 
 
@@ -565,8 +845,10 @@ def sliding_windows(df, features: list[str], length: int = 24):
 def peers_available() -> dict[str, str | None]:
     """Per sequence peer, None when it imports, else the reason it does not."""
     out = {}
-    for name, module in (("dgan", "gretel_synthetics.timeseries_dgan.dgan"),
-                         ("par", "sdv.sequential")):
+    for name, module in (
+        ("dgan", "gretel_synthetics.timeseries_dgan.dgan"),
+        ("par", "sdv.sequential"),
+    ):
         try:
             __import__(module)
             out[name] = None
@@ -575,8 +857,9 @@ def peers_available() -> dict[str, str | None]:
     return out
 
 
-def _series_spec(library: str, frame, entity: str, time_col: str, epochs: int | None,
-                 budget: float | None) -> dict:
+def _series_spec(
+    library: str, frame, entity: str, time_col: str, epochs: int | None, budget: float | None
+) -> dict:
     """How each library is fitted: DoppelGANger's architecture for both GANs, batch 100 (DGAN's
     default of 1,024 gives a few updates per epoch on these tables), DGAN's 400 epochs."""
     from syngen.timeseries.data import Sequences
@@ -585,17 +868,34 @@ def _series_spec(library: str, frame, entity: str, time_col: str, epochs: int | 
     max_len = int(frame.groupby(entity).size().max())
     # Every library is told the static columns (those constant within every entity).
     attributes = list(Sequences.from_long(frame, entity, time_col).attributes.columns)
-    spec = {"library": library, "entity": entity, "time": time_col, "attributes": attributes,
-            "sample_rows": n, "sample_repeats": 0, "eval_rows": n, "table": "series"}
+    spec = {
+        "library": library,
+        "entity": entity,
+        "time": time_col,
+        "attributes": attributes,
+        "sample_rows": n,
+        "sample_repeats": 0,
+        "eval_rows": n,
+        "table": "series",
+    }
     if library == "doppelganger":
         # With a budget (DGAN's fit seconds), the budget ends training, not the epoch count.
-        spec["params"] = {"seed": 0, **({"epochs": epochs} if epochs else {}),
-                          **({"max_seconds": budget, "epochs": 100_000} if budget else {})}
+        spec["params"] = {
+            "seed": 0,
+            **({"epochs": epochs} if epochs else {}),
+            **({"max_seconds": budget, "epochs": 100_000} if budget else {}),
+        }
     elif library == "dgan":
-        sample_len = next(s for s in range(1, max_len + 1)
-                          if max_len % s == 0 and max_len // s <= 50)
-        spec["params"] = {"max_sequence_len": max_len, "sample_len": sample_len,
-                          "batch_size": min(100, n), "epochs": epochs or 400, "cuda": False}
+        sample_len = next(
+            s for s in range(1, max_len + 1) if max_len % s == 0 and max_len // s <= 50
+        )
+        spec["params"] = {
+            "max_sequence_len": max_len,
+            "sample_len": sample_len,
+            "batch_size": min(100, n),
+            "epochs": epochs or 400,
+            "cuda": False,
+        }
         spec["seed"] = 0
     else:
         spec["params"] = {"epochs": epochs or 128, "verbose": False, "cuda": False}
@@ -619,25 +919,32 @@ def part_timeseries(ctx: Context) -> dict:
     tables = {
         "sines": (sines(300 if ctx.quick else 2_000), "entity", "step"),
         "japanese_vowels": (vowels, "entity_id", "step"),
-        "eu_stock_windows": (sliding_windows(stocks, ["DAX", "SMI", "CAC", "FTSE"]), "entity",
-                             "step"),
+        "eu_stock_windows": (
+            sliding_windows(stocks, ["DAX", "SMI", "CAC", "FTSE"]),
+            "entity",
+            "step",
+        ),
     }
     targets = {"sines": 0.10, "japanese_vowels": 0.25, "eu_stock_windows": 0.20}
     chosen = ctx.args.tables.split(",") if ctx.args.tables else list(tables)
     unknown = sorted(set(chosen) - set(tables))
     if unknown:
         raise SystemExit(f"--tables: unknown {unknown}; choose from {sorted(tables)}")
-    missing = peers_available() if not ctx.args.no_sdv else {"dgan": "disabled with --no-sdv",
-                                                               "par": "disabled with --no-sdv"}
+    missing = (
+        peers_available()
+        if not ctx.args.no_sdv
+        else {"dgan": "disabled with --no-sdv", "par": "disabled with --no-sdv"}
+    )
     peers = [p for p in ("dgan", "par") if missing[p] is None]
     result = base_result(ctx, "timeseries")
     epochs = 20 if ctx.quick else None
     result["settings"] = {
         "syngen": "DoppelGANger defaults, seed 0, trained until DGAN's fit seconds are spent "
-                  "(max_seconds)",
+        "(max_seconds)",
         "dgan": "gretel-synthetics DGAN: DoppelGANger defaults, batch 100, 400 epochs",
         "par": "SDV PARSynthesizer defaults (128 epochs)",
-        "epochs": epochs, "peer timeout (s)": ctx.args.peer_timeout,
+        "epochs": epochs,
+        "peer timeout (s)": ctx.args.peer_timeout,
         "PAR timeout (s)": ctx.args.par_timeout or ctx.args.peer_timeout,
         "scores": "syngen report, ReportConfig() defaults, seed 0",
         "peers missing": {k: v for k, v in missing.items() if v},
@@ -651,15 +958,22 @@ def part_timeseries(ctx: Context) -> dict:
         frame.to_parquet(train_path)
         n = frame[entity].nunique()
         runs, failed = {}, {}
-        for library in [*(["dgan"] if "dgan" in peers else []), "doppelganger",
-                        *(["par"] if "par" in peers else [])]:
+        for library in [
+            *(["dgan"] if "dgan" in peers else []),
+            "doppelganger",
+            *(["par"] if "par" in peers else []),
+        ]:
             budget = runs["dgan"]["fit_seconds"] if "dgan" in runs and not epochs else None
             spec = _series_spec(library, frame, entity, time_col, epochs, budget)
-            timeout = {"doppelganger": ctx.args.timeout, "dgan": ctx.args.peer_timeout,
-                       "par": ctx.args.par_timeout or ctx.args.peer_timeout}[library]
+            timeout = {
+                "doppelganger": ctx.args.timeout,
+                "dgan": ctx.args.peer_timeout,
+                "par": ctx.args.par_timeout or ctx.args.peer_timeout,
+            }[library]
             try:
-                runs[library] = fit_in_subprocess(ctx, workdir, f"{name}-{library}", spec,
-                                                  train_path, timeout=timeout)
+                runs[library] = fit_in_subprocess(
+                    ctx, workdir, f"{name}-{library}", spec, train_path, timeout=timeout
+                )
             except RuntimeError as exc:
                 failed[library] = str(exc).splitlines()[0][:300]
                 log(f"  {name}/{library} did not finish: {failed[library]}")
@@ -672,25 +986,34 @@ def part_timeseries(ctx: Context) -> dict:
             # japanese_vowels); its first row per step is scored, and the count is kept.
             dup = synthetic.duplicated([entity, time_col])
             if dup.any() and library != "doppelganger":
-                log(f"  {name}/{library}: {int(dup.sum())} rows repeat an (entity, step); "
-                    "scoring the first of each")
+                log(
+                    f"  {name}/{library}: {int(dup.sum())} rows repeat an (entity, step); "
+                    "scoring the first of each"
+                )
                 synthetic = synthetic[~dup]
             try:
-                rep = evaluate(frame, synthetic, entity=entity, time=time_col,
-                               config=ReportConfig())
+                rep = evaluate(
+                    frame, synthetic, entity=entity, time=time_col, config=ReportConfig()
+                )
             except ValueError as exc:  # a peer's output the report refuses, with the reason
                 if library == "doppelganger":
                     raise
                 failed[library] = f"output not scorable: {exc}"
                 log(f"  {name}/{library}: {failed[library]}")
                 continue
-            per[library] = {**rep.scores, "repeated_rows_dropped": int(dup.sum()),
-                            "fit_seconds": res["fit_seconds"],
-                            "eval_seconds": res["eval_seconds"],
-                            "epochs": res["epochs_trained"], "entities": n}
-            log(f"{name}/{library}: fit {res['fit_seconds']:.0f} s, "
+            per[library] = {
+                **rep.scores,
+                "repeated_rows_dropped": int(dup.sum()),
+                "fit_seconds": res["fit_seconds"],
+                "eval_seconds": res["eval_seconds"],
+                "epochs": res["epochs_trained"],
+                "entities": n,
+            }
+            log(
+                f"{name}/{library}: fit {res['fit_seconds']:.0f} s, "
                 f"disc {rep.scores['series.discriminative']:.3f}, "
-                f"length KS {rep.scores['series.length_ks']:.3f}")
+                f"length KS {rep.scores['series.length_ks']:.3f}"
+            )
         scores[name] = {**per, "failed": failed}
         ours = per["doppelganger"]
 
@@ -705,31 +1028,71 @@ def part_timeseries(ctx: Context) -> dict:
             label = {"dgan": "gretel DGAN", "par": "SDV PAR"}[library]
             if library not in peers:
                 continue
-            m.append(metric(
-                f"{name}_disc_{library}",
-                f"{name}: discriminative score, ours vs {label} ({n:,} entities)",
-                ours["series.discriminative"], peer_value("series.discriminative", library),
-                target=("ratio", "<=", 1.0)))
-            m.append(metric(
-                f"{name}_pred_{library}",
-                f"{name}: predictive MAE, ours vs {label} (real data: "
-                f"{ours['series.predictive_mae_real']:.4f})",
-                ours["series.predictive_mae"], peer_value("series.predictive_mae", library),
-                target=("ratio", "<=", 1.0)))
-            m.append(metric(f"{name}_len_{library}", f"{name}: length KS, ours vs {label}",
-                            ours["series.length_ks"], peer_value("series.length_ks", library)))
-            m.append(metric(f"{name}_fit_{library}", f"{name}: fit seconds, ours vs {label}",
-                            ours["fit_seconds"], peer_value("fit_seconds", library), unit="s",
-                            target=("ratio", "<=", 1.0) if library == "dgan" else None))
-            m.append(metric(f"{name}_rate_{library}",
-                            f"{name}: entities sampled per second, ours vs {label}",
-                            _rate(ours, n), _rate(per.get(library), n), better="higher"))
-        m.append(metric(f"{name}_disc", f"{name}: discriminative score ({n:,} entities)",
-                        ours["series.discriminative"], None,
-                        target=("ours", "<=", targets[name])))
+            m.append(
+                metric(
+                    f"{name}_disc_{library}",
+                    f"{name}: discriminative score, ours vs {label} ({n:,} entities)",
+                    ours["series.discriminative"],
+                    peer_value("series.discriminative", library),
+                    target=("ratio", "<=", 1.0),
+                )
+            )
+            m.append(
+                metric(
+                    f"{name}_pred_{library}",
+                    f"{name}: predictive MAE, ours vs {label} (real data: "
+                    f"{ours['series.predictive_mae_real']:.4f})",
+                    ours["series.predictive_mae"],
+                    peer_value("series.predictive_mae", library),
+                    target=("ratio", "<=", 1.0),
+                )
+            )
+            m.append(
+                metric(
+                    f"{name}_len_{library}",
+                    f"{name}: length KS, ours vs {label}",
+                    ours["series.length_ks"],
+                    peer_value("series.length_ks", library),
+                )
+            )
+            m.append(
+                metric(
+                    f"{name}_fit_{library}",
+                    f"{name}: fit seconds, ours vs {label}",
+                    ours["fit_seconds"],
+                    peer_value("fit_seconds", library),
+                    unit="s",
+                    target=("ratio", "<=", 1.0) if library == "dgan" else None,
+                )
+            )
+            m.append(
+                metric(
+                    f"{name}_rate_{library}",
+                    f"{name}: entities sampled per second, ours vs {label}",
+                    _rate(ours, n),
+                    _rate(per.get(library), n),
+                    better="higher",
+                )
+            )
+        m.append(
+            metric(
+                f"{name}_disc",
+                f"{name}: discriminative score ({n:,} entities)",
+                ours["series.discriminative"],
+                None,
+                target=("ours", "<=", targets[name]),
+            )
+        )
         if name == "japanese_vowels":
-            m.append(metric(f"{name}_len", f"{name}: length KS", ours["series.length_ks"],
-                            None, target=("ours", "<=", 0.15)))
+            m.append(
+                metric(
+                    f"{name}_len",
+                    f"{name}: length KS",
+                    ours["series.length_ks"],
+                    None,
+                    target=("ours", "<=", 0.15),
+                )
+            )
     if set(chosen) != set(tables):
         m, scores = _carry_over(ctx, result, chosen, m, scores)
     result.update(metrics=m, scores=scores, peer_column="peer (named in the metric)")
@@ -748,8 +1111,13 @@ def _carry_over(ctx: Context, result: dict, chosen: list, m: list, scores: dict)
     if carried:
         origin = before.get("carried_over", {})
         result["carried_over"] = {
-            t: origin.get(t, f"{before['command']}, started {before['started']}, commit "
-                             f"{before['machine'].get('git_commit')}") for t in carried}
+            t: origin.get(
+                t,
+                f"{before['command']}, started {before['started']}, commit "
+                f"{before['machine'].get('git_commit')}",
+            )
+            for t in carried
+        }
         result["settings"]["rows carried over from earlier runs"] = result["carried_over"]
     return kept + m, {**{t: before["scores"][t] for t in carried}, **scores}
 
@@ -760,47 +1128,104 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         prog="benchmarks/run.py",
         description="syngen TabularGAN vs SDV CTGANSynthesizer: speed, memory and quality.",
     )
-    p.add_argument("part", nargs="?", default="all", choices=("all", *PARTS, "report"),
-                   help="which part to run (default: all parts, then the report)")
-    p.add_argument("--datasets", default=str(common.DEFAULT_DATASETS),
-                   help="folder with manifest.json and the parquet files "
-                        "(default: <repo>/../shared/datasets)")
-    p.add_argument("--out", default=str(common.DEFAULT_OUT),
-                   help="where the JSON results go (default: <repo>/bench-results)")
-    p.add_argument("--docs", default=str(common.REPO / "docs" / "benchmarks.md"),
-                   help="the markdown report that `report` writes")
-    p.add_argument("--quick", action="store_true",
-                   help="smoke run: 2 epochs, subsampled rows; writes <part>-quick.json")
-    p.add_argument("--epochs", type=int, default=None,
-                   help="epochs of the same-architecture Adult fits (default 50; 2 with --quick)")
-    p.add_argument("--repeats", type=int, default=3,
-                   help="repeats of the transformer-fit and sampling timings (default 3)")
-    p.add_argument("--budget-seconds", type=float, default=None,
-                   help="syngen's max_seconds when there is no SDV fit to take it from")
+    p.add_argument(
+        "part",
+        nargs="?",
+        default="all",
+        choices=("all", *PARTS, "report"),
+        help="which part to run (default: all parts, then the report)",
+    )
+    p.add_argument(
+        "--datasets",
+        default=str(common.DEFAULT_DATASETS),
+        help="folder with manifest.json and the parquet files (default: <repo>/../shared/datasets)",
+    )
+    p.add_argument(
+        "--out",
+        default=str(common.DEFAULT_OUT),
+        help="where the JSON results go (default: <repo>/bench-results)",
+    )
+    p.add_argument(
+        "--docs",
+        default=str(common.REPO / "docs" / "benchmarks.md"),
+        help="the markdown report that `report` writes",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 2 epochs, subsampled rows; writes <part>-quick.json",
+    )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="epochs of the same-architecture Adult fits (default 50; 2 with --quick)",
+    )
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="repeats of the transformer-fit and sampling timings (default 3)",
+    )
+    p.add_argument(
+        "--budget-seconds",
+        type=float,
+        default=None,
+        help="syngen's max_seconds when there is no SDV fit to take it from",
+    )
     p.add_argument("--no-sdv", action="store_true", help="skip the SDV baseline")
     p.add_argument("--german-no-sdv", action="store_true", help="no SDV fit on german_credit")
-    p.add_argument("--census-no-sdv", action="store_true",
-                   help="no ctgan DataTransformer timing on census_income_kdd")
-    p.add_argument("--timeout", type=float, default=3600.0,
-                   help="seconds one fit subprocess may run (default 3600)")
-    p.add_argument("--peer-timeout", type=float, default=1200.0,
-                   help="seconds before a time-series peer fit (DGAN, PAR) counts as not "
-                        "finished (default 1200); DGAN's fit time is syngen's budget")
-    p.add_argument("--par-timeout", type=float, default=None,
-                   help="timeseries: a shorter limit for SDV PAR alone (default: --peer-timeout)"
-                        "; PAR needs ~1,000 s per table here")
-    p.add_argument("--tables", default=None,
-                   help="timeseries: only these tables (comma-separated: sines, "
-                        "japanese_vowels, eu_stock_windows); the others' rows are kept from "
-                        "the previous result file, marked as carried over")
-    p.add_argument("--quiet-wait", type=float, default=300.0,
-                   help="before each timed step, wait up to this many seconds for other "
-                        "processes to leave the CPU (default 300)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="cap torch/BLAS/OpenMP threads for both libraries (default: their own "
-                        "choice, all cores); 1 keeps timings sane when another process is busy")
-    p.add_argument("--keep-work", action="store_true",
-                   help="keep bench-results/work-<part>/ (specs, logs, synthetic samples)")
+    p.add_argument(
+        "--census-no-sdv",
+        action="store_true",
+        help="no ctgan DataTransformer timing on census_income_kdd",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        help="seconds one fit subprocess may run (default 3600)",
+    )
+    p.add_argument(
+        "--peer-timeout",
+        type=float,
+        default=1200.0,
+        help="seconds before a time-series peer fit (DGAN, PAR) counts as not "
+        "finished (default 1200); DGAN's fit time is syngen's budget",
+    )
+    p.add_argument(
+        "--par-timeout",
+        type=float,
+        default=None,
+        help="timeseries: a shorter limit for SDV PAR alone (default: --peer-timeout)"
+        "; PAR needs ~1,000 s per table here",
+    )
+    p.add_argument(
+        "--tables",
+        default=None,
+        help="timeseries: only these tables (comma-separated: sines, "
+        "japanese_vowels, eu_stock_windows); the others' rows are kept from "
+        "the previous result file, marked as carried over",
+    )
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=300.0,
+        help="before each timed step, wait up to this many seconds for other "
+        "processes to leave the CPU (default 300)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="cap torch/BLAS/OpenMP threads for both libraries (default: their own "
+        "choice, all cores); 1 keeps timings sane when another process is busy",
+    )
+    p.add_argument(
+        "--keep-work",
+        action="store_true",
+        help="keep bench-results/work-<part>/ (specs, logs, synthetic samples)",
+    )
     args = p.parse_args(argv)
     args.argv = argv
     return args
@@ -820,11 +1245,18 @@ def main(argv: list[str] | None = None) -> int:
         log(f"benchmarks skipped: datasets not found ({exc}); pass --datasets DIR")
         return 0
     if not ctx.use_sdv:
-        log(f"SDV baseline unavailable ({ctx.sdv_missing}): measuring syngen only; ratios n/a. "
-            "Install it with `pip install -e .[bench]`.")
+        log(
+            f"SDV baseline unavailable ({ctx.sdv_missing}): measuring syngen only; ratios n/a. "
+            "Install it with `pip install -e .[bench]`."
+        )
     parts = PARTS if args.part == "all" else (args.part,)
-    runners = {"adult": part_adult, "german": part_german, "census": part_census,
-               "scoring": part_scoring, "timeseries": part_timeseries}
+    runners = {
+        "adult": part_adult,
+        "german": part_german,
+        "census": part_census,
+        "scoring": part_scoring,
+        "timeseries": part_timeseries,
+    }
     failed = []
     for part in parts:
         t = time.perf_counter()

@@ -59,13 +59,22 @@ def _column_list(ctx, param, text: str | None) -> list[str] | None:
 def _series_options(command):
     """--entity-col, --time-col and --attributes: how a long table splits into sequences."""
     options = [
-        click.option("--entity-col", default=None,
-                     help="Time series: the column naming each entity."),
-        click.option("--time-col", default=None,
-                     help="Time series: the time column (dates or integer steps)."),
-        click.option("--attributes", default=None, metavar="COL,COL", callback=_column_list,
-                     help="Time series: the static columns (default: every column constant "
-                     "within every entity)."),
+        click.option(
+            "--entity-col", default=None, help="Time series: the column naming each entity."
+        ),
+        click.option(
+            "--time-col",
+            default=None,
+            help="Time series: the time column (dates or integer steps).",
+        ),
+        click.option(
+            "--attributes",
+            default=None,
+            metavar="COL,COL",
+            callback=_column_list,
+            help="Time series: the static columns (default: every column constant "
+            "within every entity).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -149,11 +158,31 @@ def main() -> None:
     help="Time series: DATA is one long series; cut it into sequences of this many rows "
     "(an entity column named by --entity-col, default 'window', is added).",
 )
-def fit(data, output, epochs, batch_size, pac, max_seconds, metadata, seed, device, no_derive,
-        quiet, kind, entity_col, time_col, attributes, window):
+def fit(
+    data,
+    output,
+    epochs,
+    batch_size,
+    pac,
+    max_seconds,
+    metadata,
+    seed,
+    device,
+    no_derive,
+    quiet,
+    kind,
+    entity_col,
+    time_col,
+    attributes,
+    window,
+):
     """Learn a model of the table DATA (.csv or .parquet) and save it to OUTPUT."""
-    series_only = {"--entity-col": entity_col, "--time-col": time_col,
-                   "--attributes": attributes, "--window": window}
+    series_only = {
+        "--entity-col": entity_col,
+        "--time-col": time_col,
+        "--attributes": attributes,
+        "--window": window,
+    }
     if kind == "tabular":
         given = [name for name, value in series_only.items() if value is not None]
         if given:
@@ -170,8 +199,14 @@ def fit(data, output, epochs, batch_size, pac, max_seconds, metadata, seed, devi
                 raise click.UsageError(f"{flag} applies to --kind tabular only")
     try:
         df = read_table(data)
-        common = {"epochs": epochs, "batch_size": batch_size, "max_seconds": max_seconds,
-                  "seed": seed, "device": device, "verbose": not quiet}
+        common = {
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "max_seconds": max_seconds,
+            "seed": seed,
+            "device": device,
+            "verbose": not quiet,
+        }
         common = {k: v for k, v in common.items() if v is not None}
         if kind == "tabular":
             from .tabular import TabularGAN
@@ -198,8 +233,6 @@ def fit(data, output, epochs, batch_size, pac, max_seconds, metadata, seed, devi
     except (ValueError, TypeError, RuntimeError, FileNotFoundError) as exc:
         _fail(exc)
     click.echo(f"fitted {what} in {model.epochs_trained_} epochs; model written to {output}")
-
-
 
 
 def _parse_time_column(df, column: str):
@@ -331,8 +364,22 @@ def sample(model, n, output, seed, conditions, batch_size):
     is_flag=True,
     help="Exit with status 2 when a privacy check fails (for pipelines).",
 )
-def report(real, synthetic, holdout, target, sensitive, metadata, output, json_path, entity_col,
-           time_col, attributes, seed, thresholds, strict):
+def report(
+    real,
+    synthetic,
+    holdout,
+    target,
+    sensitive,
+    metadata,
+    output,
+    json_path,
+    entity_col,
+    time_col,
+    attributes,
+    seed,
+    thresholds,
+    strict,
+):
     """Score SYNTHETIC rows against the REAL rows they were made from: fidelity, utility and
     privacy, as an HTML page (and JSON). Works for synthetic data from any tool. With
     --entity-col and --time-col the tables are long time series and the time-series scores
@@ -351,8 +398,9 @@ def report(real, synthetic, holdout, target, sensitive, metadata, output, json_p
         try:
             limits[name] = float(value)
         except ValueError:
-            raise click.BadParameter(f"{item!r}: {value!r} is not a number",
-                                     param_hint="--threshold") from None
+            raise click.BadParameter(
+                f"{item!r}: {value!r} is not a number", param_hint="--threshold"
+            ) from None
     try:
         frames = {"real": read_table(real), "synthetic": read_table(synthetic)}
         if holdout is not None:
@@ -428,8 +476,13 @@ def demo(output_dir, max_seconds, seed):
         "real training rows": quality_scores(test, train, model.transformer_.metadata_),
     }
     (out / "scores.json").write_text(json.dumps(scores, indent=2))
-    full = evaluate(train, synthetic, holdout=test, target=datasets.target("adult_sample"),
-                    sensitive="marital_status")
+    full = evaluate(
+        train,
+        synthetic,
+        holdout=test,
+        target=datasets.target("adult_sample"),
+        sensitive="marital_status",
+    )
     full.to_html(out / "report.html")
     full.to_json(out / "report.json")
     click.echo(
@@ -444,8 +497,10 @@ def demo(output_dir, max_seconds, seed):
         )
     click.echo(f"\nprivacy against the held-out rows (full report: {out / 'report.html'}):")
     _echo_summary(full, verdicts_only=True)
-    click.echo(f"\nwrote {out / 'model.syngen'}, {out / 'synthetic.csv'}, {out / 'scores.json'}, "
-               f"{out / 'report.html'}")
+    click.echo(
+        f"\nwrote {out / 'model.syngen'}, {out / 'synthetic.csv'}, {out / 'scores.json'}, "
+        f"{out / 'report.html'}"
+    )
     click.echo(synthetic.head().to_string())
 
 

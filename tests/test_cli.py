@@ -92,8 +92,17 @@ def test_metadata_override_file(files):
     assert r.exit_code == 0, r.output
     # "active" is a function of "group": looked up by default, modelled with --no-derive.
     assert syngen.load(files / "m2.syngen").transformer_.derived_ == {}
-    r = run("fit", files / "data.csv", "-o", files / "m3.syngen", "--epochs", 1, "--metadata",
-            meta, "--quiet")
+    r = run(
+        "fit",
+        files / "data.csv",
+        "-o",
+        files / "m3.syngen",
+        "--epochs",
+        1,
+        "--metadata",
+        meta,
+        "--quiet",
+    )
     assert "active" in syngen.load(files / "m3.syngen").transformer_.derived_
 
 
@@ -145,13 +154,28 @@ def test_timeseries_fit_and_sample_from_csv(tmp_path):
 
     make_sines(40).to_csv(tmp_path / "series.csv", index=False)  # times become text in a CSV
     model = tmp_path / "series.syngen"
-    r = run("fit", tmp_path / "series.csv", "-o", model, "--kind", "timeseries",
-            "--entity-col", "sensor", "--time-col", "ts", "--epochs", "3", "--seed", "0",
-            "--quiet")
+    r = run(
+        "fit",
+        tmp_path / "series.csv",
+        "-o",
+        model,
+        "--kind",
+        "timeseries",
+        "--entity-col",
+        "sensor",
+        "--time-col",
+        "ts",
+        "--epochs",
+        "3",
+        "--seed",
+        "0",
+        "--quiet",
+    )
     assert r.exit_code == 0, r.output
     assert "model written" in r.output
-    r = run("sample", model, "-n", "7", "-o", tmp_path / "out.csv", "--seed", "1",
-            "-c", "site=north")
+    r = run(
+        "sample", model, "-n", "7", "-o", tmp_path / "out.csv", "--seed", "1", "-c", "site=north"
+    )
     assert r.exit_code == 0, r.output
     assert "7 entities" in r.output
     out = pd.read_csv(tmp_path / "out.csv")
@@ -161,14 +185,44 @@ def test_timeseries_fit_and_sample_from_csv(tmp_path):
 
 
 def test_timeseries_options_are_checked(tmp_path, files):
-    r = run("fit", files / "data.csv", "-o", tmp_path / "m", "--kind", "timeseries",
-            "--entity-col", "group")
+    r = run(
+        "fit",
+        files / "data.csv",
+        "-o",
+        tmp_path / "m",
+        "--kind",
+        "timeseries",
+        "--entity-col",
+        "group",
+    )
     assert r.exit_code == 2 and "--time-col" in r.output
-    r = run("fit", files / "data.csv", "-o", tmp_path / "m", "--kind", "timeseries",
-            "--entity-col", "group", "--time-col", "city", "--no-derive")
+    r = run(
+        "fit",
+        files / "data.csv",
+        "-o",
+        tmp_path / "m",
+        "--kind",
+        "timeseries",
+        "--entity-col",
+        "group",
+        "--time-col",
+        "city",
+        "--no-derive",
+    )
     assert r.exit_code == 2 and "--no-derive applies to --kind tabular only" in r.output
     r = run("fit", files / "data.csv", "-o", tmp_path / "m", "--window", "10")
     assert r.exit_code == 2 and "--window: only for --kind timeseries" in r.output
-    r = run("fit", files / "data.csv", "-o", tmp_path / "m", "--kind", "timeseries",
-            "--entity-col", "group", "--time-col", "city", "--quiet")
+    r = run(
+        "fit",
+        files / "data.csv",
+        "-o",
+        tmp_path / "m",
+        "--kind",
+        "timeseries",
+        "--entity-col",
+        "group",
+        "--time-col",
+        "city",
+        "--quiet",
+    )
     assert r.exit_code == 1 and "time column 'city'" in r.output and "Traceback" not in r.output

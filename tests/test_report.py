@@ -173,8 +173,13 @@ def test_html_is_self_contained_and_shows_every_section(tmp_path, reports, split
     page = (tmp_path / "r.html").read_text()
     assert "<script" not in page and "http://" not in page and "https://" not in page
     assert "<link" not in page
-    for heading in ("Privacy", "Utility", "Fidelity", "Distance to closest record",
-                    "Associations between columns"):
+    for heading in (
+        "Privacy",
+        "Utility",
+        "Fidelity",
+        "Distance to closest record",
+        "Associations between columns",
+    ):
         assert f">{heading}<" in page
     assert "FAIL" in page and "may reveal training records" in page
     for column in split["train"].columns:
@@ -185,8 +190,14 @@ def test_html_is_self_contained_and_shows_every_section(tmp_path, reports, split
 
 
 def _browser():
-    return next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")
-                 if shutil.which(b)), None)
+    return next(
+        (
+            shutil.which(b)
+            for b in ("chromium", "chromium-browser", "google-chrome")
+            if shutil.which(b)
+        ),
+        None,
+    )
 
 
 @pytest.mark.skipif(_browser() is None, reason="no headless Chromium here")
@@ -196,9 +207,19 @@ def test_html_renders_in_headless_chromium(tmp_path, reports):
     reports["other"].to_html(tmp_path / "r.html")
     shot = tmp_path / "shot.png"
     subprocess.run(
-        [_browser(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         "--window-size=1280,1600", f"--screenshot={shot}", (tmp_path / "r.html").as_uri()],
-        check=True, capture_output=True, timeout=120,
+        [
+            _browser(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1280,1600",
+            f"--screenshot={shot}",
+            (tmp_path / "r.html").as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     pixels = matplotlib.image.imread(shot)
     assert pixels.shape[:2] == (1600, 1280)
@@ -232,11 +253,22 @@ def test_cli_report_from_csv_matches_the_api(tmp_path, split):
     train, other, holdout = split["train"], split["other"], split["holdout"]
     for name, df in (("train", train), ("other", other), ("holdout", holdout)):
         df.to_csv(tmp_path / f"{name}.csv", index=False)
-    result = CliRunner().invoke(main, [
-        "report", str(tmp_path / "train.csv"), str(tmp_path / "other.csv"),
-        "--holdout", str(tmp_path / "holdout.csv"), "--target", "income",
-        "-o", str(tmp_path / "r.html"), "--json", str(tmp_path / "r.json"),
-    ])
+    result = CliRunner().invoke(
+        main,
+        [
+            "report",
+            str(tmp_path / "train.csv"),
+            str(tmp_path / "other.csv"),
+            "--holdout",
+            str(tmp_path / "holdout.csv"),
+            "--target",
+            "income",
+            "-o",
+            str(tmp_path / "r.html"),
+            "--json",
+            str(tmp_path / "r.json"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "PASS" in result.output and "quality" in result.output
     assert (tmp_path / "r.html").stat().st_size > 10_000
@@ -248,12 +280,20 @@ def test_cli_report_from_csv_matches_the_api(tmp_path, split):
 def test_cli_strict_exits_2_when_privacy_fails_and_writes_nothing_on_error(tmp_path, split):
     split["train"].to_csv(tmp_path / "train.csv", index=False)
     split["holdout"].to_csv(tmp_path / "holdout.csv", index=False)
-    args = ["report", str(tmp_path / "train.csv"), str(tmp_path / "train.csv"),
-            "--holdout", str(tmp_path / "holdout.csv"), "-o", str(tmp_path / "r.html")]
+    args = [
+        "report",
+        str(tmp_path / "train.csv"),
+        str(tmp_path / "train.csv"),
+        "--holdout",
+        str(tmp_path / "holdout.csv"),
+        "-o",
+        str(tmp_path / "r.html"),
+    ]
     result = CliRunner().invoke(main, [*args, "--strict"])
     assert result.exit_code == 2 and "FAIL" in result.output
-    lenient = CliRunner().invoke(main, [*args, "--json", str(tmp_path / "r.json"),
-                                        "--threshold", "membership_auc=1.0"])
+    lenient = CliRunner().invoke(
+        main, [*args, "--json", str(tmp_path / "r.json"), "--threshold", "membership_auc=1.0"]
+    )
     assert lenient.exit_code == 0, lenient.output
     saved = json.loads((tmp_path / "r.json").read_text())
     assert saved["sampling"]["thresholds"]["membership_auc"] == 1.0

@@ -18,13 +18,15 @@ def _sines(n: int, seed: int, steps: int = 24) -> pd.DataFrame:
     t = np.arange(steps)
     return pd.concat(
         [
-            pd.DataFrame({
-                "sensor": i,
-                "ts": t,
-                "amp": np.round(amp, 2),
-                "y": amp * np.sin(rng.uniform(0.1, 0.5) * t + rng.uniform(0, 6))
-                + rng.normal(0, 0.1, steps),
-            })
+            pd.DataFrame(
+                {
+                    "sensor": i,
+                    "ts": t,
+                    "amp": np.round(amp, 2),
+                    "y": amp * np.sin(rng.uniform(0.1, 0.5) * t + rng.uniform(0, 6))
+                    + rng.normal(0, 0.1, steps),
+                }
+            )
             for i, amp in enumerate(rng.uniform(1, 5, n))
         ],
         ignore_index=True,
@@ -45,8 +47,7 @@ def series():
     return {
         "real": real,
         "other": evaluate(real, other, entity="sensor", time="ts", config=FAST),
-        "shuffled": evaluate(real, _shuffle_steps(other), entity="sensor", time="ts",
-                             config=FAST),
+        "shuffled": evaluate(real, _shuffle_steps(other), entity="sensor", time="ts", config=FAST),
     }
 
 
@@ -77,9 +78,20 @@ def test_series_page_and_cli(tmp_path, series):
     real = _sines(20, seed=2)  # small: the CLI runs the default 1,000 GRU steps
     real.to_csv(tmp_path / "real.csv", index=False)
     _shuffle_steps(real).to_csv(tmp_path / "syn.csv", index=False)
-    r = CliRunner().invoke(main, ["report", str(tmp_path / "real.csv"), str(tmp_path / "syn.csv"),
-                                  "--entity-col", "sensor", "--time-col", "ts",
-                                  "-o", str(tmp_path / "cli.html")])
+    r = CliRunner().invoke(
+        main,
+        [
+            "report",
+            str(tmp_path / "real.csv"),
+            str(tmp_path / "syn.csv"),
+            "--entity-col",
+            "sensor",
+            "--time-col",
+            "ts",
+            "-o",
+            str(tmp_path / "cli.html"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "discriminative" in r.output
 
@@ -99,13 +111,18 @@ def test_a_short_doppelganger_fit_on_sines_beats_step_shuffled_real_data(series)
 
     real = _sines(200, seed=0)
     model = DoppelGANger(
-        epochs=100, seed=0, batch_size=50, attribute_dims=(64, 64), feature_hidden=64,
-        discriminator_dims=(128, 128), aux_discriminator_dims=(64, 64),
+        epochs=100,
+        seed=0,
+        batch_size=50,
+        attribute_dims=(64, 64),
+        feature_hidden=64,
+        discriminator_dims=(128, 128),
+        aux_discriminator_dims=(64, 64),
     ).fit(real, entity="sensor", time="ts")
-    ours = evaluate(real, model.sample(200, seed=1), entity="sensor", time="ts",
-                    config=FAST).scores
-    baseline = evaluate(real, _shuffle_steps(_sines(200, seed=1)), entity="sensor", time="ts",
-                        config=FAST).scores
+    ours = evaluate(real, model.sample(200, seed=1), entity="sensor", time="ts", config=FAST).scores
+    baseline = evaluate(
+        real, _shuffle_steps(_sines(200, seed=1)), entity="sensor", time="ts", config=FAST
+    ).scores
     assert ours["series.discriminative"] < baseline["series.discriminative"]
     assert ours["series.acf_distance"] < baseline["series.acf_distance"] - 0.2
     assert ours["series.predictive_mae"] < baseline["series.predictive_mae"] / 2

@@ -111,12 +111,14 @@ def test_auto_normalization_is_chosen_per_column():
     rng = np.random.default_rng(0)
     n, t = 40, 30
     level = np.repeat(rng.uniform(100, 1000, n), t)
-    df = pd.DataFrame({
-        "id": np.repeat(np.arange(n), t),
-        "step": np.tile(np.arange(t), n),
-        "price": level + rng.normal(0, 5, n * t),
-        "wave": np.sin(np.tile(np.arange(t), n) / 3 + np.repeat(rng.uniform(0, 6, n), t)),
-    })
+    df = pd.DataFrame(
+        {
+            "id": np.repeat(np.arange(n), t),
+            "step": np.tile(np.arange(t), n),
+            "price": level + rng.normal(0, 5, n * t),
+            "wave": np.sin(np.tile(np.arange(t), n) / 3 + np.repeat(rng.uniform(0, 6, n), t)),
+        }
+    )
     seq = Sequences.from_long(df, "id", "step")
     enc = FeatureEncoder().fit(seq, {"price": "numerical", "wave": "numerical"})
     assert enc.per_entity_ == ["price"] and enc.additional_dim == 2
@@ -130,12 +132,14 @@ def test_per_entity_levels_are_encoded_on_uniform_decorrelated_axes():
     n, t = 200, 12
     level = np.exp(rng.normal(5, 1, n))  # log-normal: most entities low, a long upper tail
     steps = np.tile(np.arange(t), n)
-    df = pd.DataFrame({
-        "id": np.repeat(np.arange(n), t),
-        "step": steps,
-        "a": np.repeat(level, t) + rng.normal(0, 1, n * t),
-        "b": np.repeat(2 * level + 50, t) + rng.normal(0, 1, n * t),
-    })
+    df = pd.DataFrame(
+        {
+            "id": np.repeat(np.arange(n), t),
+            "step": steps,
+            "a": np.repeat(level, t) + rng.normal(0, 1, n * t),
+            "b": np.repeat(2 * level + 50, t) + rng.normal(0, 1, n * t),
+        }
+    )
     seq = Sequences.from_long(df, "id", "step")
     enc = FeatureEncoder().fit(seq, {"a": "numerical", "b": "numerical"}, per_entity=True)
     feats, additional = enc.encode(seq)
@@ -230,8 +234,9 @@ def test_start_times_follow_the_real_ones_without_storing_them(sines, model):
     # On the data's hourly grid, and spread like the real starts (not one value).
     assert ((starts - real_starts.min()) % pd.Timedelta(hours=1) == pd.Timedelta(0)).all()
     assert starts.nunique() > 10
-    assert abs((starts - real_starts.min()).mean() - (real_starts - real_starts.min()).mean()) \
-        < pd.Timedelta(hours=8)
+    assert abs(
+        (starts - real_starts.min()).mean() - (real_starts - real_starts.min()).mean()
+    ) < pd.Timedelta(hours=8)
 
 
 def test_tabular_loader_refuses_a_timeseries_file(model, tmp_path):

@@ -78,7 +78,7 @@ class FeatureEncoder:
         ref = self.cdf_[c]
         values = as_numbers(df[c])
         # Mid-rank: tied values (a point mass such as 0) share one position.
-        ranks = (np.searchsorted(ref, values, "left") + np.searchsorted(ref, values, "right"))
+        ranks = np.searchsorted(ref, values, "left") + np.searchsorted(ref, values, "right")
         ranks = ranks / (2.0 * max(len(ref), 1))
         ranks[np.isnan(values)] = 0.5
         return ranks

@@ -90,8 +90,14 @@ def quality_details(
                 "synthetic": _num(r[6]),
             }
             for r in pairs[
-                ["Column 1", "Column 2", "Metric", "Score", "Real Correlation",
-                 "Synthetic Correlation"]
+                [
+                    "Column 1",
+                    "Column 2",
+                    "Metric",
+                    "Score",
+                    "Real Correlation",
+                    "Synthetic Correlation",
+                ]
             ].itertuples()
         ],
     }

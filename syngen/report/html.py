@@ -89,12 +89,29 @@ def _heatmaps(plt, a: dict) -> str:
 def _dcr_plot(plt, h: dict) -> str:
     edges = np.asarray(h["edges"])
     fig, ax = plt.subplots(figsize=(6.5, 2.8))
-    ax.stairs(h["holdout_to_train"], edges, color=HOLDOUT, fill=True, alpha=0.4,
-              label="real holdout row → nearest training row")
-    ax.stairs(h["synthetic_to_train"], edges, color=SYNTHETIC, linewidth=1.8,
-              label="synthetic row → nearest training row")
-    ax.stairs(h["synthetic_to_holdout"], edges, color=REAL, linewidth=1.2, linestyle="--",
-              label="synthetic row → nearest holdout row")
+    ax.stairs(
+        h["holdout_to_train"],
+        edges,
+        color=HOLDOUT,
+        fill=True,
+        alpha=0.4,
+        label="real holdout row → nearest training row",
+    )
+    ax.stairs(
+        h["synthetic_to_train"],
+        edges,
+        color=SYNTHETIC,
+        linewidth=1.8,
+        label="synthetic row → nearest training row",
+    )
+    ax.stairs(
+        h["synthetic_to_holdout"],
+        edges,
+        color=REAL,
+        linewidth=1.2,
+        linestyle="--",
+        label="synthetic row → nearest holdout row",
+    )
     ax.set_xlabel("distance to closest record (0 = identical row)")
     ax.set_ylabel("share of rows")
     ax.legend(fontsize=7, frameon=False)
@@ -137,10 +154,19 @@ def _series_plots(plt, d: dict) -> list[str]:
         lags = np.arange(1, 1 + len(next(iter(acf.values()))["real"]))
         for i, (name, a) in enumerate(list(acf.items())[:6]):
             color = f"C{i}"
-            ax.plot(lags, [np.nan if v is None else v for v in a["real"]], color=color,
-                    label=f"{name} real")
-            ax.plot(lags, [np.nan if v is None else v for v in a["synthetic"]], color=color,
-                    linestyle="--", label=f"{name} synthetic")
+            ax.plot(
+                lags,
+                [np.nan if v is None else v for v in a["real"]],
+                color=color,
+                label=f"{name} real",
+            )
+            ax.plot(
+                lags,
+                [np.nan if v is None else v for v in a["synthetic"]],
+                color=color,
+                linestyle="--",
+                label=f"{name} synthetic",
+            )
         ax.set_xlabel("lag")
         ax.set_ylabel("autocorrelation")
         ax.legend(fontsize=6, frameon=False)
@@ -183,14 +209,15 @@ th{background:#f0f1f4}
 
 def _card(value: str, label: str) -> str:
     return (
-        f'<div class="card"><div class="v">{_e(value)}</div>'
-        f'<div class="l">{_e(label)}</div></div>'
+        f'<div class="card"><div class="v">{_e(value)}</div><div class="l">{_e(label)}</div></div>'
     )
 
 
 def _settings(sampling: dict) -> str:
-    flat = {**{k: v for k, v in sampling.items() if k != "thresholds"},
-            **{f"threshold {k}": v for k, v in sampling.get("thresholds", {}).items()}}
+    flat = {
+        **{k: v for k, v in sampling.items() if k != "thresholds"},
+        **{f"threshold {k}": v for k, v in sampling.get("thresholds", {}).items()},
+    }
     return "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in flat.items())
 
 
@@ -201,22 +228,32 @@ def render(report) -> str:
     add = parts.append
 
     holdout = inputs["holdout_rows"]
-    add(f"<h1>Synthetic data report</h1><div class='muted'>syngen {_e(report.syngen_version)}"
+    add(
+        f"<h1>Synthetic data report</h1><div class='muted'>syngen {_e(report.syngen_version)}"
         f" &middot; {_e(report.created)} &middot; real rows {inputs['real_rows']:,}, synthetic "
         f"rows {inputs['synthetic_rows']:,}, holdout rows "
         f"{'none' if holdout is None else format(holdout, ',')}"
-        f" &middot; {len(inputs['columns'])} columns</div>")
+        f" &middot; {len(inputs['columns'])} columns</div>"
+    )
 
     passed = report.privacy_passed
     if passed is None:
-        add("<div class='banner none'>Privacy: not judged. Pass real rows the generator never "
-            "saw (a holdout) to get privacy verdicts.</div>")
+        add(
+            "<div class='banner none'>Privacy: not judged. Pass real rows the generator never "
+            "saw (a holdout) to get privacy verdicts.</div>"
+        )
     else:
         n_fail = sum(not v["passed"] for v in report.verdicts)
-        add(f"<div class='banner {'pass' if passed else 'fail'}'>Privacy: "
-            + ("every check passed" if passed else f"{n_fail} of {len(report.verdicts)} checks "
-               "failed: the synthetic rows may reveal training records")
-            + "</div>")
+        add(
+            f"<div class='banner {'pass' if passed else 'fail'}'>Privacy: "
+            + (
+                "every check passed"
+                if passed
+                else f"{n_fail} of {len(report.verdicts)} checks "
+                "failed: the synthetic rows may reveal training records"
+            )
+            + "</div>"
+        )
 
     cards = [
         (_fmt(s.get("fidelity.quality")), "overall quality (1 = identical)"),
@@ -227,8 +264,12 @@ def render(report) -> str:
     if "utility" in d:
         u = d["utility"]
         key = {"binary": "roc_auc", "multiclass": "macro_f1", "regression": "r2"}[u["task"]]
-        cards.append((_fmt(u.get(f"tstr_{key}")), f"TSTR {key.replace('_', ' ')} "
-                      f"(real: {_fmt(u.get(f'trtr_{key}'))})"))
+        cards.append(
+            (
+                _fmt(u.get(f"tstr_{key}")),
+                f"TSTR {key.replace('_', ' ')} (real: {_fmt(u.get(f'trtr_{key}'))})",
+            )
+        )
     if s.get("privacy.membership_auc") is not None:
         cards.append((_fmt(s["privacy.membership_auc"]), "membership attack AUC (0.5 best)"))
     if s.get("privacy.exact_copy_rate") is not None:
@@ -239,9 +280,11 @@ def render(report) -> str:
     # Privacy
     add("<h2>Privacy</h2>")
     if report.verdicts:
-        add("<p>Each check compares the synthetic rows with the training rows and with real "
+        add(
+            "<p>Each check compares the synthetic rows with the training rows and with real "
             "holdout rows the generator never saw. The holdout shows what a fresh real sample "
-            "scores, which is what &ldquo;nothing memorized&rdquo; looks like.</p>")
+            "scores, which is what &ldquo;nothing memorized&rdquo; looks like.</p>"
+        )
         rows = "".join(
             f"<tr><td><span class='tag {'pass' if v['passed'] else 'fail'}'>"
             f"{'PASS' if v['passed'] else 'FAIL'}</span></td><td>{_e(v['score'])}</td>"
@@ -249,11 +292,15 @@ def render(report) -> str:
             f"<td>{_fmt(v['baseline'])}</td><td>{_e(v['threshold'])}</td></tr>"
             for v in report.verdicts
         )
-        add("<table><tr><th></th><th>check</th><th>what it found</th><th>value</th>"
-            f"<th>real-sample baseline</th><th>threshold</th></tr>{rows}</table>")
-        add("<h3>Distance to closest record</h3><p>If the synthetic curve sits left of the "
+        add(
+            "<table><tr><th></th><th>check</th><th>what it found</th><th>value</th>"
+            f"<th>real-sample baseline</th><th>threshold</th></tr>{rows}</table>"
+        )
+        add(
+            "<h3>Distance to closest record</h3><p>If the synthetic curve sits left of the "
             "holdout curve, synthetic rows are closer to training records than real people "
-            "outside the training set are: a sign of copying.</p>")
+            "outside the training set are: a sign of copying.</p>"
+        )
         add(f"<div class='wide'>{_dcr_plot(plt, d['privacy']['dcr_histogram'])}</div>")
     else:
         add(f"<p>{_e(d.get('privacy', {}).get('note', ''))}</p>")
@@ -261,27 +308,38 @@ def render(report) -> str:
     # Utility
     if "utility" in d:
         u = d["utility"]
-        add("<h2>Utility</h2><p>The same model (gradient boosting) trained once on the real "
+        add(
+            "<h2>Utility</h2><p>The same model (gradient boosting) trained once on the real "
             "rows and once on the synthetic rows, both tested on real rows "
-            f"({_e(u['test_rows'])}).</p>")
+            f"({_e(u['test_rows'])}).</p>"
+        )
         add(f"<div class='wide'>{_utility_plot(plt, u)}</div>")
 
     # Time series
     if "series" in d:
-        add("<h2>Time series</h2><p>Whole entities compared: a recurrent classifier trying to "
+        add(
+            "<h2>Time series</h2><p>Whole entities compared: a recurrent classifier trying to "
             "tell real from synthetic sequences (discriminative score, 0 = it cannot), a "
             "next-step predictor trained on synthetic and tested on real sequences (MAE, "
-            "next to the same model trained on real ones), autocorrelation and lengths.</p>")
+            "next to the same model trained on real ones), autocorrelation and lengths.</p>"
+        )
         series_cards = [
             (_fmt(s.get("series.discriminative")), "discriminative score (0 best)"),
-            (_fmt(s.get("series.predictive_mae")),
-             f"predictive MAE (real data: {_fmt(s.get('series.predictive_mae_real'))})"),
+            (
+                _fmt(s.get("series.predictive_mae")),
+                f"predictive MAE (real data: {_fmt(s.get('series.predictive_mae_real'))})",
+            ),
             (_fmt(s.get("series.length_ks")), "length KS distance (0 best)"),
             (_fmt(s.get("series.acf_distance")), "autocorrelation distance (0 best)"),
             (_fmt(s.get("series.attribute_quality")), "attribute quality (1 best)"),
         ]
-        add("<div class='cards'>" + "".join(_card(v, label) for v, label in series_cards)
-            + "</div><div class='grid'>" + "".join(_series_plots(plt, d["series"])) + "</div>")
+        add(
+            "<div class='cards'>"
+            + "".join(_card(v, label) for v, label in series_cards)
+            + "</div><div class='grid'>"
+            + "".join(_series_plots(plt, d["series"]))
+            + "</div>"
+        )
 
     # Fidelity
     add("<h2>Fidelity</h2>")
@@ -291,8 +349,10 @@ def render(report) -> str:
         add(_distribution_plot(plt, column, dist, shape.get(column)))
     add("</div>")
     if len(d["associations"]["columns"]) > 1:
-        add("<h3>Associations between columns</h3><p>Cramér's V for every pair (numbers cut "
-            "into deciles): 0 = unrelated, 1 = one column fixes the other.</p>")
+        add(
+            "<h3>Associations between columns</h3><p>Cramér's V for every pair (numbers cut "
+            "into deciles): 0 = unrelated, 1 = one column fixes the other.</p>"
+        )
         add(f"<div class='wide'>{_heatmaps(plt, d['associations'])}</div>")
     pairs = sorted(
         (p for p in d["quality"]["column_pair_trends"] if p["score"] is not None),
@@ -314,9 +374,11 @@ def render(report) -> str:
             "</td></tr>"
             for p in pairs
         )
-        add("<h3>Least faithful column pairs</h3><p>Correlation for two numeric columns, "
+        add(
+            "<h3>Least faithful column pairs</h3><p>Correlation for two numeric columns, "
             "Cramér's V otherwise.</p><table><tr><th>columns</th><th>metric</th>"
-            f"<th>score</th><th>real</th><th>synthetic</th></tr>{rows}</table>")
+            f"<th>score</th><th>real</th><th>synthetic</th></tr>{rows}</table>"
+        )
     cov = d["coverage"]
     rows = "".join(
         f"<tr><td>{_e(c)}</td><td>{_e(inputs['columns'][c])}</td><td>{_fmt(shape.get(c))}</td>"
@@ -324,11 +386,14 @@ def render(report) -> str:
         f"<td>{_fmt(cov['missing'].get(c))}</td></tr>"
         for c in d["distributions"]
     )
-    add("<h3>Per column</h3><table><tr><th>column</th><th>kind</th><th>shape score</th>"
-        f"<th>coverage</th><th>null share match</th></tr>{rows}</table>")
+    add(
+        "<h3>Per column</h3><table><tr><th>column</th><th>kind</th><th>shape score</th>"
+        f"<th>coverage</th><th>null share match</th></tr>{rows}</table>"
+    )
 
     # Method
-    add("<h2>How these numbers were made</h2><ul>"
+    add(
+        "<h2>How these numbers were made</h2><ul>"
         "<li>Quality: sdmetrics QualityReport (KS / TV complement per column, correlation and "
         "contingency similarity per pair).</li>"
         "<li>Detection: gradient boosting telling real from synthetic rows, ROC AUC on rows it "
@@ -336,7 +401,8 @@ def render(report) -> str:
         "<li>Distances: numbers by their rank in the real column, a differing category counts "
         "1, nulls count 1.</li>"
         f"<li>Sample sizes and seed: {_e(_settings(report.sampling))}</li>"
-        f"<li>Excluded (id) columns: {_e(inputs['excluded_columns'] or 'none')}</li></ul>")
+        f"<li>Excluded (id) columns: {_e(inputs['excluded_columns'] or 'none')}</li></ul>"
+    )
 
     body = "\n".join(parts)
     return (

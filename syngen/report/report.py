@@ -50,14 +50,20 @@ class ReportConfig:
     thresholds: PrivacyThresholds = field(default_factory=PrivacyThresholds)
 
     def __post_init__(self) -> None:
-        for name in ("quality_rows", "detection_rows", "privacy_queries", "utility_rows",
-                     "series_iterations"):
+        for name in (
+            "quality_rows",
+            "detection_rows",
+            "privacy_queries",
+            "utility_rows",
+            "series_iterations",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 10:
                 raise ValueError(f"{name} must be an integer of at least 10, got {value!r}")
         if not isinstance(self.series_repeats, int) or self.series_repeats < 1:
-            raise ValueError(f"series_repeats must be a positive integer, got "
-                             f"{self.series_repeats!r}")
+            raise ValueError(
+                f"series_repeats must be a positive integer, got {self.series_repeats!r}"
+            )
 
 
 @dataclass
@@ -104,7 +110,7 @@ class Report:
         except (OSError, json.JSONDecodeError) as exc:
             raise ValueError(f"{path}: not a readable report JSON ({exc})") from exc
         if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-            raise ValueError(f"{path}: not a syngen report (no '\"schema\": \"{SCHEMA}\"')")
+            raise ValueError(f'{path}: not a syngen report (no \'"schema": "{SCHEMA}"\')')
         if data.get("version") != SCHEMA_VERSION:
             raise ValueError(
                 f"{path}: report version {data.get('version')}; this syngen reads version "
@@ -199,8 +205,10 @@ def _resolve_metadata(metadata, real: pd.DataFrame) -> tuple[Metadata, pd.DataFr
 def _as_kind(s: pd.Series, kind: str, column: str, name: str) -> pd.Series:
     """A numeric or datetime column of ``name`` parsed from whatever it holds."""
     if kind == "datetime":
-        values = s if pd.api.types.is_datetime64_any_dtype(s) else pd.to_datetime(
-            s, errors="coerce", utc=True, format="mixed"
+        values = (
+            s
+            if pd.api.types.is_datetime64_any_dtype(s)
+            else pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
         )
         what = "dates"
     else:
@@ -309,8 +317,10 @@ def evaluate(
     scored = Metadata({c: k for c, k in metadata.columns.items() if k != "id"})
     plotted = [c for c, k in scored.columns.items() if k != "constant"]
     if sensitive is not None and holdout is None:
-        raise ValueError("sensitive needs a holdout: attribute inference compares training "
-                         "rows with holdout rows")
+        raise ValueError(
+            "sensitive needs a holdout: attribute inference compares training "
+            "rows with holdout rows"
+        )
 
     scores: dict[str, float | None] = {}
     details: dict = {}
@@ -329,13 +339,17 @@ def evaluate(
     real_d = _sample(real_n, config.detection_rows, rng)
     syn_d = _sample(syn_n, config.detection_rows, rng)
     det = detection(
-        real_d, syn_d, encoder, (row_hashes(real_d, scored), row_hashes(syn_d, scored)),
+        real_d,
+        syn_d,
+        encoder,
+        (row_hashes(real_d, scored), row_hashes(syn_d, scored)),
         seed=config.seed,
     )
     scores["fidelity.detection_auc"] = det["detection_auc"]
     details["detection"] = det
-    details["distributions"] = {c: _distribution(real_q[c], syn_q[c], scored.columns[c])
-                                for c in plotted}
+    details["distributions"] = {
+        c: _distribution(real_q[c], syn_q[c], scored.columns[c]) for c in plotted
+    }
     details["associations"] = {
         "columns": plotted,
         "real": association_matrix(real_q, plotted, scored, real_q),
@@ -347,8 +361,14 @@ def evaluate(
         from .timeseries import series_scores
 
         series, details["series"] = series_scores(
-            real, synthetic, entity, time, attributes, seed=config.seed,
-            iterations=config.series_iterations, repeats=config.series_repeats,
+            real,
+            synthetic,
+            entity,
+            time,
+            attributes,
+            seed=config.seed,
+            iterations=config.series_iterations,
+            repeats=config.series_repeats,
         )
         scores.update(series)
 
@@ -376,26 +396,41 @@ def evaluate(
     verdicts: list[dict] = []
     hashes = {"train": row_hashes(real_n, scored), "synthetic": row_hashes(syn_n, scored)}
     if entity is not None:
-        details["privacy"] = {"note": "privacy scores for time-series entities are not "
-                                      "computed yet"}
+        details["privacy"] = {
+            "note": "privacy scores for time-series entities are not computed yet"
+        }
     elif hold_n is None:
         scores["privacy.exact_copy_rate"] = float(
             np.isin(hashes["synthetic"], hashes["train"]).mean()
         )
-        details["privacy"] = {"note": "no holdout given: privacy verdicts need real rows the "
-                                      "generator never saw (--holdout)"}
+        details["privacy"] = {
+            "note": "no holdout given: privacy verdicts need real rows the "
+            "generator never saw (--holdout)"
+        }
     else:
         hashes["holdout"] = row_hashes(hold_n, scored)
         p, verdicts, arrays = privacy(
-            real_n, hold_n, syn_n, encoder, hashes, config.thresholds,
-            queries=config.privacy_queries, seed=config.seed,
+            real_n,
+            hold_n,
+            syn_n,
+            encoder,
+            hashes,
+            config.thresholds,
+            queries=config.privacy_queries,
+            seed=config.seed,
         )
         scores.update({f"privacy.{k}": v for k, v in p.items()})
         details["privacy"] = {"dcr_histogram": _dcr_histogram(arrays)}
         if sensitive is not None:
             a, verdict = attribute_inference(
-                real_n, hold_n, syn_n, scored, sensitive, config.thresholds,
-                queries=config.privacy_queries, seed=config.seed,
+                real_n,
+                hold_n,
+                syn_n,
+                scored,
+                sensitive,
+                config.thresholds,
+                queries=config.privacy_queries,
+                seed=config.seed,
             )
             scores.update({f"privacy.{k}": v for k, v in a.items()})
             verdicts.append(verdict)

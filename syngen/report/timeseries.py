@@ -126,8 +126,9 @@ def discriminative_score(
 
     train_t = torch.from_numpy(train)
     loss = nn.BCEWithLogitsLoss()
-    _fit(model, lambda i: loss(logits(train_t[i]), yt[train_t[i]]), len(train), iterations,
-         128, gen)
+    _fit(
+        model, lambda i: loss(logits(train_t[i]), yt[train_t[i]]), len(train), iterations, 128, gen
+    )
     with torch.no_grad():
         pred = logits(torch.from_numpy(test)) > 0
     accuracy = float((pred.numpy() == (y[test] > 0.5)).mean())
@@ -200,8 +201,9 @@ def series_scores(
     """The time-series scores and the data of their plots."""
     real_seq = Sequences.from_long(real, entity, time, attributes)
     attributes = list(real_seq.attributes.columns)
-    syn_seq = Sequences.from_long(_steps_as_integers(synthetic, real, time), entity, time,
-                                  attributes)
+    syn_seq = Sequences.from_long(
+        _steps_as_integers(synthetic, real, time), entity, time, attributes
+    )
     missing = set(real_seq.features) - set(syn_seq.features)
     if missing:
         raise ValueError(f"synthetic lacks the time-varying columns {sorted(missing)}")
@@ -241,12 +243,16 @@ def series_scores(
         real_seq, syn_seq, encoder.numeric_
     )
 
-    details: dict = {"steps_scored": steps, "entities_scored": [len(real_x[0]), len(syn_x[0])],
-                     "discriminative_runs": runs}
+    details: dict = {
+        "steps_scored": steps,
+        "entities_scored": [len(real_x[0]), len(syn_x[0])],
+        "discriminative_runs": runs,
+    }
     if attributes:
         kinds = Metadata.detect(real_seq.attributes).columns
-        meta = Metadata({c: ("categorical" if k in ("boolean", "id") else k)
-                         for c, k in kinds.items()})
+        meta = Metadata(
+            {c: ("categorical" if k in ("boolean", "id") else k) for c, k in kinds.items()}
+        )
         quality, _ = quality_details(real_seq.attributes, syn_seq.attributes, meta)
         scores["series.attribute_quality"] = quality["quality"]
         scores["series.attribute_feature_dependence"] = _dependence(
@@ -287,8 +293,9 @@ def _entity_table(seq: Sequences, attributes: list[str], numeric: list[str]) -> 
         warnings.simplefilter("ignore", RuntimeWarning)
         for c in numeric:
             means[f"mean of {c}"] = np.nanmean(seq.features[c], axis=1)
-    return pd.concat([seq.attributes[attributes].reset_index(drop=True),
-                      pd.DataFrame(means)], axis=1)
+    return pd.concat(
+        [seq.attributes[attributes].reset_index(drop=True), pd.DataFrame(means)], axis=1
+    )
 
 
 def _dependence(real, syn, attributes, numeric, meta: Metadata) -> float | None:

@@ -82,4 +82,3 @@ class ConditionSampler:
     def sample_original(self, batch: int, rng: np.random.Generator):
         """(column, class g) per row, classes by their frequency in the data."""
         return self._draw(batch, rng, self._original_cdf)
-
