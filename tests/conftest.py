@@ -41,19 +41,15 @@ REGIONS = {"E1": "north", "E2": "north", "E3": "south", "E4": "south", "E5": "so
 
 
 def make_coded(n: int = 600, seed: int = 0) -> pd.DataFrame:
-    """A code with its label (one-to-one) and its region (many-to-one), beside columns that
-    no column determines: ``rare`` has a class on three rows, so it may determine nothing."""
+    """A code with its label (one-to-one) and its region (many-to-one), and a number."""
     rng = np.random.default_rng(seed)
     code = pd.Series(rng.choice(list(LEVELS), n, p=[0.3, 0.25, 0.2, 0.15, 0.1]))
-    rare = np.where(np.arange(n) < 3, "r0", rng.choice(["r1", "r2"], n))
     return pd.DataFrame(
         {
             "code": code,
             "income": np.round(code.str[1].astype(int) * 10 + rng.normal(0, 3, n), 1),
             "label": code.map(LEVELS),
             "region": code.map(REGIONS),
-            "rare": rare,
-            "rare_twin": pd.Series(rare).map({"r0": 0, "r1": 1, "r2": 2}),
         }
     )
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-# A source column must show every class on at least this many rows: on small tables a column
-# whose classes hold a row or two each "determines" others by chance.
-MIN_ROWS_PER_CLASS = 10
+# A lookup is kept only if, were the two columns independent, every class of the source
+# holding a single class of the other would be an accident rarer than this. One row per source
+# class proves nothing (chance 1); thirty classes of thirty rows leave no doubt.
+MAX_CHANCE = 1e-9
 _PROBE_ROWS = 2_000  # most pairs are rejected on a prefix this long
 
 
@@ -35,14 +36,25 @@ def find_derived(
     for column in sorted(codes, key=lambda c: -widths[c]):  # stable: table order on ties
         for source in sources:
             lookup = _lookup(codes[source], codes[column], widths[source], widths[column])
-            if lookup is not None:
+            if lookup is not None and _log_chance(codes[source], codes[column]) < _LOG_MAX:
                 derived[column] = (source, lookup)
                 break
         else:
-            counts = np.bincount(codes[column], minlength=widths[column])
-            if counts.min() >= MIN_ROWS_PER_CLASS:
-                sources.append(column)
+            sources.append(column)
     return derived
+
+
+_LOG_MAX = float(np.log(MAX_CHANCE))
+
+
+def _log_chance(a: np.ndarray, b: np.ndarray) -> float:
+    """log P(each class of ``a`` holds one class of ``b``) if ``a`` and ``b`` were independent:
+    the sum over the classes of ``a`` of log sum_k p_k ** (rows of the class)."""
+    share = np.bincount(b) / len(b)
+    rows = np.bincount(a)
+    rows = rows[rows > 0]
+    pure = (share[None, :] ** rows[:, None]).sum(axis=1)
+    return float(np.log(np.maximum(pure, 1e-300)).sum())
 
 
 def _lookup(a: np.ndarray, b: np.ndarray, width_a: int, width_b: int) -> np.ndarray | None:
