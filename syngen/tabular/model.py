@@ -439,8 +439,8 @@ class TabularGAN:
                 continue
             code = int(t.codes_of([value])[0])
             if column in tt.derived_:
-                column, lookup = tt.derived_[column]
-                classes = offsets[column] + np.flatnonzero(lookup == code)
+                source, lookup = tt.derived_[column]
+                classes = offsets[source] + np.flatnonzero(lookup == code)
             else:
                 classes = np.array([offsets[column] + code])
             counts = self.sampler_.counts[classes]
