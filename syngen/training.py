@@ -32,8 +32,8 @@ class WeightAverage:
         # a short fit's average must not hold on to the random initial weights.
         decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
         with torch.no_grad():
-            for avg, p in zip(self.average, module.parameters(), strict=True):
-                avg.lerp_(p.detach(), 1.0 - decay)
+            # One multi-tensor kernel, not one per parameter (as torch.optim.swa_utils does).
+            torch._foreach_lerp_(self.average, [p.detach() for p in module.parameters()], 1 - decay)
 
     def copy_to(self, module: nn.Module) -> None:
         with torch.no_grad():

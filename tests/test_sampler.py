@@ -139,28 +139,59 @@ def test_sampling_head_gives_the_generator_output_reordered_with_the_class_bias(
     assert codes.shape == (11, 3) and torch.allclose(scalars, torch.tanh(raw[:, [3]]))
 
 
-def test_critic_penalty_closed_form_matches_autograd_double_backward():
-    """The penalty's input gradient, written out through the LeakyReLU and dropout factors,
-    equals (value and parameter gradients) autograd's gradient of the critic's output."""
+def test_critic_matches_a_dense_critic_and_autograd_double_backward():
+    """The critic with its conditional vectors gathered from a table scores packs as one Linear
+    over [values, one-hot condition] per row; its closed-form penalty, taken at interpolated
+    pre-activations, equals (value and parameter gradients) autograd's penalty on the dense
+    interpolates with the same dropout masks."""
     import torch
 
     from syngen.tabular.networks import Discriminator
 
     torch.manual_seed(0)
-    D = Discriminator(in_dim=7, dims=(16, 8), pac=4)
-    real, fake = torch.randn(12, 7), torch.randn(12, 7)
-    unused = {"allow_unused": True, "materialize_grads": True}  # biases: zero gradient
-
+    pac, dim, cond_dim, packs = 4, 7, 5, 3
+    D = Discriminator(dim, cond_dim, (16, 8), pac)
+    real, fake = torch.randn(packs * pac, dim), torch.randn(packs * pac, dim)
+    real_g, fake_g = torch.randint(0, cond_dim, (2, packs * pac))
+    factors = []
+    draw_factor = D._factor
+    D._factor = lambda h: factors.append(draw_factor(h)) or factors[-1]
     torch.manual_seed(1)
-    penalty = D.gradient_penalty(real, fake, weight=10.0)
-    closed = torch.autograd.grad(penalty, list(D.parameters()), **unused)
+    loss, penalty = D.critic_losses(fake, real, fake_g, real_g, weight=10.0)
+    params = [D.first.weight, D.first.bias, D.cond_table, *D.hidden.parameters(), D.out.weight]
+    closed = torch.autograd.grad(loss + penalty, params, allow_unused=True)
 
-    torch.manual_seed(1)  # the same mixing weights and dropout masks, drawn in the same order
-    alpha = torch.rand(3, 1, 1)
-    mixed = torch.lerp(fake.view(3, 4, 7), real.view(3, 4, 7), alpha).requires_grad_(True)
-    (grad,) = torch.autograd.grad(D(mixed).sum(), mixed, create_graph=True)
-    reference = 10.0 * ((grad.reshape(3, -1).norm(2, dim=1) - 1) ** 2).mean()
-    expected = torch.autograd.grad(reference, list(D.parameters()), **unused)
+    # The same critic as dense layers: row j of a pack is [values, one-hot condition].
+    w = torch.cat(
+        [D.first.weight.view(-1, pac, dim), D.cond_table.view(pac, cond_dim, -1).permute(2, 0, 1)],
+        dim=2,
+    ).reshape(-1, pac * (dim + cond_dim))
+    layers = [(w, D.first.bias)] + [(layer.weight, layer.bias) for layer in D.hidden]
+
+    def dense(x, factors):
+        """LeakyReLU(0.2) from the pre-activations here; the dropout masks from ``factors``."""
+        h = x.reshape(-1, w.shape[1])
+        for (weight, bias), factor in zip(layers, factors, strict=True):
+            h = torch.nn.functional.leaky_relu(h @ weight.t() + bias, 0.2) * 2 * (factor != 0)
+        return D.out(h)
+
+    def rows(x, g):
+        return torch.cat([x, torch.nn.functional.one_hot(g, cond_dim).float()], 1)
+
+    n_layers = len(layers)
+    scores = dense(torch.cat([rows(fake, fake_g), rows(real, real_g)]), factors[:n_layers])
+    reference_loss = scores[:packs].mean() - scores[packs:].mean()
+    assert torch.allclose(loss, reference_loss, atol=1e-6)
+    torch.manual_seed(1)  # replay the random draws up to the mixing weights
+    for factor in factors[:n_layers]:
+        draw_factor(torch.zeros_like(factor))
+    alpha = torch.rand(packs, 1, 1)
+    mixed = torch.lerp(
+        rows(fake, fake_g).view(packs, pac, -1), rows(real, real_g).view(packs, pac, -1), alpha
+    ).requires_grad_(True)
+    (grad,) = torch.autograd.grad(dense(mixed, factors[n_layers:]).sum(), mixed, create_graph=True)
+    reference = 10.0 * ((grad.reshape(packs, -1).norm(2, dim=1) - 1) ** 2).mean()
+    expected = torch.autograd.grad(reference_loss + reference, params, allow_unused=True)
 
     assert torch.allclose(penalty, reference, rtol=1e-5)
     for a, b in zip(closed, expected, strict=True):
@@ -172,7 +203,7 @@ def test_critic_dropout_keeps_half_the_units_scaled_by_two():
 
     from syngen.tabular.networks import Discriminator
 
-    D = Discriminator(in_dim=3, dims=(8,), pac=1)
+    D = Discriminator(3, 0, (8,), pac=1)
     h = torch.ones(1000, 257)  # not a multiple of 32 units
     factor = D._factor(h)
     assert set(factor.unique().tolist()) == {0.0, 2.0}

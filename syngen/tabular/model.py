@@ -140,7 +140,7 @@ class TabularGAN:
 
         cond_dim = self.sampler_.cond_dim
         G = self.generator_
-        D = Discriminator(dim + cond_dim, cfg.discriminator_dims, cfg.pac).to(dev)
+        D = Discriminator(dim, cond_dim, cfg.discriminator_dims, cfg.pac).to(dev)
         opt_g = torch.optim.Adam(
             G.parameters(),
             lr=cfg.generator_lr,
@@ -160,13 +160,11 @@ class TabularGAN:
         arange = torch.arange(b, device=dev)
 
         def draw():
+            """(conditioned column, condition class, matching real row) per row of a batch."""
             if cond_dim == 0:
-                rows = rng.integers(0, n, b)
-                return torch.zeros(b, 0, device=dev), None, None, rows
+                return None, None, rng.integers(0, n, b)
             col, g, rows = self.sampler_.sample_train(b, rng)
-            g = torch.as_tensor(g, dtype=torch.long, device=dev)
-            cond = torch.zeros(b, cond_dim, device=dev).scatter_(1, g[:, None], 1.0)
-            return cond, torch.from_numpy(col).to(dev), g, rows
+            return torch.from_numpy(col).to(dev), torch.from_numpy(g).to(dev), rows
 
         average = WeightAverage(G, cfg.ema_decay) if cfg.ema_decay else None
         self.history_ = []
@@ -182,23 +180,25 @@ class TabularGAN:
                 for k in range(cfg.discriminator_steps):
                     # The last discriminator step's generator pass keeps its graph and serves
                     # the generator step too: one generator forward per step instead of two.
-                    cond, col, g, rows = draw()
+                    col, g, rows = draw()
                     with torch.set_grad_enabled(k == cfg.discriminator_steps - 1):
                         z = torch.randn(b, cfg.embedding_dim, device=dev)
                         raw = G(z, g)
                         fake = self.layout_.activate(raw, cfg.gumbel_tau)
+                    # As CTGAN: real rows for the batch's conditions shuffled, so a real pack
+                    # holds other conditions than the fake pack it is mixed with (b is a
+                    # multiple of pac: no pack mixes real and fake rows).
                     perm = rng.permutation(b)
-                    real = torch.cat([real_rows(rows[perm]), cond[perm]], 1)
-                    fake_in = torch.cat([fake.detach(), cond], 1)
-                    # One pass over fake and real packs (b is a multiple of pac: no pack mixes).
-                    scores = D(torch.cat([fake_in, real]))
-                    loss_d = scores[: len(scores) // 2].mean() - scores[len(scores) // 2 :].mean()
-                    penalty = D.gradient_penalty(real, fake_in, cfg.gradient_penalty)
+                    real = real_rows(rows[perm])
+                    real_g = None if g is None else g[torch.from_numpy(perm).to(dev)]
+                    loss_d, penalty = D.critic_losses(
+                        fake.detach(), real, g, real_g, cfg.gradient_penalty
+                    )
                     opt_d.zero_grad(set_to_none=True)
                     (loss_d + penalty).backward()
                     opt_d.step()
                 D.requires_grad_(False)
-                loss_g = -D(torch.cat([fake, cond], 1)).mean()
+                loss_g = -D(fake, g).mean()
                 D.requires_grad_(True)
                 if cond_dim:
                     # Cross-entropy of the conditioned column's span against the asked class.
