@@ -115,6 +115,20 @@ def test_a_forked_child_can_sample_after_its_parent_did(fitted):
         assert pool.map_async(_sample_in_forked_child, [700]).get(timeout=60) == [700]
 
 
+def test_training_output_order_is_undone_even_when_training_fails(fitted):
+    """Training holds the generator's output rows in draw order; the model file and sampling
+    expect layout order, which must come back however training ends."""
+    import torch
+
+    out = fitted.generator_.out
+    weight, bias = out.weight.detach().clone(), out.bias.detach().clone()
+    with pytest.raises(KeyboardInterrupt), fitted._output_in_draw_order():
+        assert torch.equal(out.weight, weight[fitted.layout_.draw_order])
+        assert torch.equal(out.bias, bias[fitted.layout_.draw_order])
+        raise KeyboardInterrupt
+    assert torch.equal(out.weight, weight) and torch.equal(out.bias, bias)
+
+
 def test_sample_memory_does_not_depend_on_batching(fitted):
     chunks = list(fitted.iter_samples(2500, seed=0, batch_size=1000))
     assert [len(c) for c in chunks] == [1000, 1000, 500]

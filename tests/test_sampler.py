@@ -82,6 +82,40 @@ def interleaved_layout():
     )
 
 
+def test_layout_activation_and_log_sum_exp_in_draw_order():
+    """Training's path -- the raw output transposed, rows in draw order -- gives tanh on the
+    scalar, a Gumbel-softmax on each span (with the noise ``activate`` draws) and each span's
+    log-sum-exp, as computed span by span in layout order."""
+    import torch
+
+    out = interleaved_layout()
+    torch.manual_seed(0)
+    x = torch.randn(5, 9)
+    rows = x.t()[out.draw_order]
+    gumbel = torch.Generator().manual_seed(3)
+    active = out.activate_rows(rows, tau=0.5, generator=gumbel)
+    assert active.shape == (9, 5)
+    assert torch.allclose(
+        out.activate(x, 0.5, torch.Generator().manual_seed(3)), active.t()[:, out.unpermute]
+    )
+    layout_order = active.t()[:, out.unpermute]
+    assert torch.allclose(layout_order[:, 3], torch.tanh(x[:, 3]))
+    spans = [(0, 3), (4, 6), (6, 9)]
+    for a, b in spans:
+        assert torch.allclose(layout_order[:, a:b].sum(1), torch.ones(5))
+    # With the noise drawn as activate_rows draws it, the spans are softmax((x + g) / tau).
+    u = torch.rand(8, 5, generator=torch.Generator().manual_seed(3))
+    noise = -torch.log(-torch.log(u.clamp_min(1e-10)))
+    noisy = x.clone()
+    noisy.t()[out.draw_order[1:]] += noise  # rows 1.. of draw order are the softmax columns
+    for a, b in spans:
+        assert torch.allclose(
+            layout_order[:, a:b], torch.softmax(noisy[:, a:b] / 0.5, 1), atol=1e-6
+        )
+    lse = out.segment_logsumexp(rows)
+    assert torch.allclose(lse, torch.stack([x[:, a:b].logsumexp(1) for a, b in spans], 1))
+
+
 def test_layout_sample_draws_each_span_from_its_softmax():
     import torch
 

@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -89,7 +90,8 @@ class TabularGAN:
                 )
             encoded = self.transformer_.encode(data, rng)
             self._setup(cfg, encoded.codes)
-            self._train(cfg, encoded, rng, started)
+            with self._output_in_draw_order():
+                self._train(cfg, encoded, rng, started)
             if cfg.calibrate:
                 self._calibrate(encoded.codes, rng)
         return self
@@ -108,12 +110,15 @@ class TabularGAN:
         else:
             self.sampler_ = ConditionSampler(counts, widths, cfg.log_frequency)
         self.layout_ = OutputLayout(tt.layout_).to(self.device_)
-        # Where each condition class sits in the generator output, and its softmax segment.
-        self._cond_pos = torch.tensor(
-            [s.start + k for _, s in cat for k in range(s.width)],
-            dtype=torch.long,
-            device=self.device_,
-        )
+        # Where each condition class sits in the generator output as training holds it
+        # (transposed, rows in draw order), and its softmax segment.
+        self._cond_row = self.layout_.unpermute[
+            torch.tensor(
+                [s.start + k for _, s in cat for k in range(s.width)],
+                dtype=torch.long,
+                device=self.device_,
+            )
+        ]
         self._cond_segment = torch.tensor(
             [i for i, _ in cat], dtype=torch.long, device=self.device_
         )
@@ -123,13 +128,31 @@ class TabularGAN:
         ).to(self.device_)
         self.class_bias_ = torch.zeros(self.layout_.n_classes, device=self.device_)
 
+    @contextmanager
+    def _output_in_draw_order(self):
+        """The generator's output layer with its rows in draw order for the duration (see
+        ``OutputLayout.activate_rows``), back in layout order after: the order of the model
+        file and of ``sampling_head``."""
+        out = self.generator_.out
+        with torch.no_grad():
+            for p in (out.weight, out.bias):
+                p.copy_(p[self.layout_.draw_order])
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for p in (out.weight, out.bias):
+                    p.copy_(p[self.layout_.unpermute])
+
     def _train(self, cfg: TabularConfig, encoded, rng: np.random.Generator, started: float):
         dev = self.device_
         n = len(encoded)
         codes = torch.from_numpy(encoded.codes).to(dev)
         scalars = torch.from_numpy(encoded.scalars).to(dev)
-        tanh_pos = torch.from_numpy(self.transformer_.tanh_positions).to(dev)
-        soft_start = torch.from_numpy(self.transformer_.softmax_starts).to(dev)
+        # Real rows are built in draw order, the order of the generator's rows in training.
+        in_draw_order = self.layout_.unpermute
+        tanh_pos = in_draw_order[torch.from_numpy(self.transformer_.tanh_positions).to(dev)]
+        soft_start = in_draw_order[torch.from_numpy(self.transformer_.softmax_starts).to(dev)]
         dim = self.transformer_.output_dim_
 
         def real_rows(rows: np.ndarray) -> torch.Tensor:
@@ -183,8 +206,8 @@ class TabularGAN:
                     col, g, rows = draw()
                     with torch.set_grad_enabled(k == cfg.discriminator_steps - 1):
                         z = torch.randn(b, cfg.embedding_dim, device=dev)
-                        raw = G(z, g)
-                        fake = self.layout_.activate(raw, cfg.gumbel_tau)
+                        raw = G(z, g, transposed=True)
+                        fake = self.layout_.activate_rows(raw, cfg.gumbel_tau).t()
                     # As CTGAN: real rows for the batch's conditions shuffled, so a real pack
                     # holds other conditions than the fake pack it is mixed with (b is a
                     # multiple of pac: no pack mixes real and fake rows).
@@ -203,7 +226,7 @@ class TabularGAN:
                 if cond_dim:
                     # Cross-entropy of the conditioned column's span against the asked class.
                     lse = self.layout_.segment_logsumexp(raw)[arange, self._cond_segment[col]]
-                    loss_g = loss_g + (lse - raw[arange, self._cond_pos[g]]).mean()
+                    loss_g = loss_g + (lse - raw[self._cond_row[g], arange]).mean()
                 opt_g.zero_grad(set_to_none=True)
                 loss_g.backward()
                 opt_g.step()

@@ -79,12 +79,16 @@ class Generator(nn.Module):
             parts.insert(0, torch.relu(block.bn(h)))
         return parts
 
-    def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, cond: torch.Tensor | None = None, transposed: bool = False
+    ) -> torch.Tensor:
         """``z``: noise rows; ``cond``: per row, the position of the 1 in its conditional
-        vector (None when the model has no conditional vector)."""
+        vector (None when the model has no conditional vector). (batch, out), or (out, batch)
+        when ``transposed``."""
         weight, bias = pad_rows(self.out.weight, self.out.bias)
-        out = self._linear(self._features(z, cond), weight, bias, cond)
-        return out[:, : self.out.out_features]
+        out = self._linear(self._features(z, cond), weight, bias, cond, transposed)
+        n = self.out.out_features
+        return out[:n] if transposed else out[:, :n]
 
     def sampling_plan(
         self, weight: torch.Tensor, bias: torch.Tensor
@@ -263,9 +267,8 @@ class OutputLayout(nn.Module):
             return torch.tensor(values, dtype=torch.long)
 
         self.register_buffer("tanh_idx", index(tanh), persistent=False)
-        # Raw-output rows of the softmax columns in group order, and where each sits among
-        # the softmax columns in layout order (the order of a class bias).
-        self.register_buffer("soft_idx", index(soft), persistent=False)
+        # Where each softmax column, in group order, sits among the softmax columns in layout
+        # order (the order of a class bias).
         self.register_buffer("bias_idx", index([rank[c] for c in soft]), persistent=False)
         # From group order back to layout order, of the spans.
         self.register_buffer("span_order", torch.argsort(index(grouped)), persistent=False)
@@ -273,10 +276,6 @@ class OutputLayout(nn.Module):
         # sampling asks the generator for; and back to layout order.
         self.register_buffer("draw_order", index(tanh + soft), persistent=False)
         self.register_buffer("unpermute", torch.argsort(self.draw_order), persistent=False)
-
-    def _softmax_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """(softmax columns in group order, batch): the transposed class logits."""
-        return x.t().index_select(0, self.soft_idx)
 
     def _per_group(self, y: torch.Tensor):
         """(width, group's rows of ``y`` viewed as (spans, width, batch)) for each group."""
@@ -286,22 +285,34 @@ class OutputLayout(nn.Module):
         for (width, count), chunk in zip(self.groups, chunks, strict=True):
             yield width, chunk.view(count, width, y.shape[1])
 
-    def segment_logsumexp(self, x: torch.Tensor) -> torch.Tensor:
-        """(batch, softmax spans) log-sum-exp of each softmax span of the raw output ``x``."""
-        logits = self._softmax_logits(x)
+    def segment_logsumexp(self, rows: torch.Tensor) -> torch.Tensor:
+        """(batch, softmax spans) log-sum-exp of each softmax span of the raw output, given
+        transposed with its rows in ``draw_order`` (as ``activate_rows`` takes it)."""
+        logits = rows[len(self.tanh_idx) :]
         lse = [v.logsumexp(1) for _, v in self._per_group(logits)]
         return torch.cat(lse).index_select(0, self.span_order).t()
+
+    def activate_rows(
+        self, rows: torch.Tensor, tau: float, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """tanh on scalar spans, Gumbel-softmax(tau) on each softmax span, of the raw output
+        transposed with its rows in ``draw_order``; the result has the same rows. Training
+        keeps the generator's output layer in this order: each group is then a contiguous
+        block, and no gather (nor its scatter in the backward pass) is needed."""
+        n_tanh = len(self.tanh_idx)
+        logits = rows[n_tanh:]
+        u = torch.rand(logits.shape, device=rows.device, generator=generator)
+        y = (logits - torch.log(-torch.log(u.clamp_min(1e-10)))) / tau
+        parts = [torch.tanh(rows[:n_tanh])]
+        parts += [v.softmax(1).flatten(0, 1) for _, v in self._per_group(y)]
+        return torch.cat(parts)
 
     def activate(
         self, x: torch.Tensor, tau: float, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """tanh on scalar spans, Gumbel-softmax(tau) on each softmax span, in layout order."""
-        logits = self._softmax_logits(x)
-        u = torch.rand(logits.shape, device=x.device, generator=generator)
-        y = (logits - torch.log(-torch.log(u.clamp_min(1e-10)))) / tau
-        parts = [torch.tanh(x.t().index_select(0, self.tanh_idx))]
-        parts += [v.softmax(1).flatten(0, 1) for _, v in self._per_group(y)]
-        return torch.cat(parts).index_select(0, self.unpermute).t()
+        """``activate_rows`` on an output ``x`` of shape (batch, dim) in layout order."""
+        rows = x.t().index_select(0, self.draw_order)
+        return self.activate_rows(rows, tau, generator).index_select(0, self.unpermute).t()
 
     def sampling_head(
         self, weight: torch.Tensor, bias: torch.Tensor, class_bias: torch.Tensor | None = None
