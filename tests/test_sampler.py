@@ -176,8 +176,8 @@ def test_sampling_head_gives_the_generator_output_reordered_with_the_class_bias(
 def test_critic_matches_a_dense_critic_and_autograd_double_backward():
     """The critic with its conditional vectors gathered from a table scores packs as one Linear
     over [values, one-hot condition] per row; its closed-form penalty, taken at interpolated
-    pre-activations, equals (value and parameter gradients) autograd's penalty on the dense
-    interpolates with the same dropout masks."""
+    pre-activations, and its hand-written first-layer gradients equal (values and parameter
+    gradients) autograd's on the dense critic and interpolates with the same dropout masks."""
     import torch
 
     from syngen.tabular.networks import Discriminator
@@ -190,10 +190,10 @@ def test_critic_matches_a_dense_critic_and_autograd_double_backward():
     factors = []
     draw_factor = D._factor
     D._factor = lambda h: factors.append(draw_factor(h)) or factors[-1]
-    torch.manual_seed(1)
-    loss, penalty = D.critic_losses(fake, real, fake_g, real_g, weight=10.0)
     params = [D.first.weight, D.first.bias, D.cond_table, *D.hidden.parameters(), D.out.weight]
-    closed = torch.autograd.grad(loss + penalty, params, allow_unused=True)
+    torch.manual_seed(1)
+    loss, penalty = D.critic_backward(fake, real, fake_g, real_g, weight=10.0)
+    closed = [p.grad.clone() for p in params]
 
     # The same critic as dense layers: row j of a pack is [values, one-hot condition].
     w = torch.cat(
@@ -230,6 +230,12 @@ def test_critic_matches_a_dense_critic_and_autograd_double_backward():
     assert torch.allclose(penalty, reference, rtol=1e-5)
     for a, b in zip(closed, expected, strict=True):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+    # A second step's gradients add to those already there, as autograd's do.
+    D._factor = draw_factor
+    torch.manual_seed(1)
+    D.critic_backward(fake, real, fake_g, real_g, weight=10.0)
+    for p, a in zip(params, closed, strict=True):
+        assert torch.allclose(p.grad, 2 * a, rtol=1e-4, atol=1e-6)
 
 
 def test_critic_dropout_keeps_half_the_units_scaled_by_two():

@@ -214,11 +214,10 @@ class TabularGAN:
                     perm = rng.permutation(b)
                     real = real_rows(rows[perm])
                     real_g = None if g is None else g[torch.from_numpy(perm).to(dev)]
-                    loss_d, penalty = D.critic_losses(
+                    opt_d.zero_grad(set_to_none=True)
+                    loss_d, _ = D.critic_backward(
                         fake.detach(), real, g, real_g, cfg.gradient_penalty
                     )
-                    opt_d.zero_grad(set_to_none=True)
-                    (loss_d + penalty).backward()
                     opt_d.step()
                 D.requires_grad_(False)
                 loss_g = -D(fake, g).mean()
