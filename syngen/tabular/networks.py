@@ -153,7 +153,7 @@ class Discriminator(nn.Module):
 
     def __init__(self, data_dim: int, cond_dim: int, dims: tuple[int, ...], pac: int) -> None:
         super().__init__()
-        self.pac, self.data_dim, self.cond_dim = pac, data_dim, cond_dim
+        self.pac = pac
         self.first = nn.Linear(pac * data_dim, dims[0])
         self.cond_table = nn.Parameter(torch.empty(pac * cond_dim, dims[0]))
         # The initial weights of one Linear over the whole input (values and one-hot blocks).
@@ -173,8 +173,11 @@ class Discriminator(nn.Module):
         pre = self.first(x.reshape(-1, self.first.in_features))
         if cond is None:
             return pre
-        index = cond.view(-1, self.pac) + self.position
-        return pre + F.embedding_bag(index, self.cond_table, mode="sum")
+        return pre + F.embedding_bag(self._table_index(cond), self.cond_table, mode="sum")
+
+    def _table_index(self, cond: torch.Tensor) -> torch.Tensor:
+        """(packs, pac): the table row of each row's condition class."""
+        return cond.view(-1, self.pac) + self.position
 
     def _factor(self, h: torch.Tensor) -> torch.Tensor:
         """LeakyReLU's slope at ``h`` times the dropout mask (scaled by 1 / (1 - 0.5))."""
@@ -229,11 +232,9 @@ class Discriminator(nn.Module):
         """
         x = torch.cat([fake, real]).reshape(-1, self.first.in_features)
         both = None if fake_cond is None else torch.cat([fake_cond, real_cond])
-        index = None if both is None else both.view(-1, self.pac) + self.position
+        index = None if both is None else self._table_index(both)
         with torch.no_grad():  # one pass over fake and real packs
-            pre = torch.addmm(self.first.bias, x, self.first.weight.t())
-            if index is not None:
-                pre += F.embedding_bag(index, self.cond_table, mode="sum")
+            pre = self._first(x, both)
         pre.requires_grad_(True)
         scores = self._rest(pre)[0]
         packs = len(scores) // 2
