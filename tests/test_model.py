@@ -278,6 +278,33 @@ def test_max_seconds_bounds_the_whole_fit(mixed):
     assert time.perf_counter() - start < 30  # the budget plus calibration, with CI slack
 
 
+def test_the_last_epochs_refine_against_a_row_classifier(mixed):
+    model = TabularGAN(epochs=8, batch_size=100, refine_share=0.25, seed=0).fit(mixed)
+    phases = [r["phase"] for r in model.history_]
+    assert phases == ["gan"] * 6 + ["refine"] * 2
+    # The classifier's first epoch trains only the classifier; the second, the generator too.
+    assert model.history_[-2]["generator_loss"] == 0.0
+    assert model.history_[-1]["generator_loss"] > 0.0
+    # Against a logistic classifier the losses are positive, against the pack critic anything.
+    assert 0.0 < model.history_[-1]["discriminator_loss"] < 1.5
+    plain = TabularGAN(epochs=8, batch_size=100, refine_share=0.0, seed=0).fit(mixed)
+    assert {r["phase"] for r in plain.history_} == {"gan"}
+    with pytest.raises(ValueError, match="refine_share"):
+        TabularConfig(refine_share=1.0)
+
+
+def test_refinement_takes_the_last_share_of_a_time_budget(mixed):
+    cfg = TabularConfig(epochs=10_000, batch_size=100, max_seconds=4, refine_share=0.5, seed=0)
+    model = TabularGAN(cfg).fit(mixed)
+    phases = [r["phase"] for r in model.history_]
+    assert phases[0] == "gan" and phases[-1] == "refine"
+    switch = phases.index("refine")
+    assert phases[switch:] == ["refine"] * (len(phases) - switch)
+    # The switch comes once another epoch would overrun half of the budget (the transformer's
+    # fit counts too, so the GAN phase is under 2 s of epochs).
+    assert model.history_[switch - 1]["seconds"] < 2.0
+
+
 def test_auto_defaults_scale_with_table_size():
     small = TabularConfig().resolved(800)
     large = TabularConfig().resolved(50_000)

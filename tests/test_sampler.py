@@ -116,6 +116,44 @@ def test_layout_activation_and_log_sum_exp_in_draw_order():
     assert torch.allclose(lse, torch.stack([x[:, a:b].logsumexp(1) for a, b in spans], 1))
 
 
+def test_hard_activation_is_one_hot_with_the_soft_gradient():
+    """Straight-through: each span is the one-hot of the soft sample's arg-max, the scalars are
+    untouched, and the gradient is the soft sample's."""
+    import torch
+
+    out = interleaved_layout()
+    torch.manual_seed(0)
+    rows = torch.randn(9, 64)[out.draw_order].requires_grad_()
+    weight = torch.randn(9, 64)
+    soft = out.activate_rows(rows, 0.5, torch.Generator().manual_seed(1))
+    hard = out.activate_rows(rows, 0.5, torch.Generator().manual_seed(1), hard=True)
+    layout_soft, layout_hard = soft.t()[:, out.unpermute], hard.t()[:, out.unpermute]
+    assert torch.equal(layout_hard[:, 3], layout_soft[:, 3])
+    for a, b in [(0, 3), (4, 6), (6, 9)]:
+        span = layout_hard[:, a:b].detach()
+        assert torch.equal(span.sum(1), torch.ones(64)) and set(span.unique().tolist()) == {0, 1}
+        assert torch.equal(span.argmax(1), layout_soft[:, a:b].argmax(1))
+    (grad_soft,) = torch.autograd.grad((soft * weight).sum(), rows)
+    (grad_hard,) = torch.autograd.grad((hard * weight).sum(), rows)
+    assert torch.allclose(grad_hard, grad_soft)
+
+
+def test_row_discriminator_losses_are_logistic():
+    import torch
+    import torch.nn.functional as F
+
+    from syngen.tabular.networks import RowDiscriminator
+
+    torch.manual_seed(0)
+    critic = RowDiscriminator(6, (8, 8))
+    fake, real = torch.randn(5, 6), torch.randn(7, 6) + 1
+    assert critic(fake).shape == (5,)
+    labels = torch.cat([torch.zeros(5), torch.ones(7)])
+    expected = F.binary_cross_entropy_with_logits(critic(torch.cat([fake, real])), labels)
+    assert torch.allclose(critic.loss(fake, real), expected)
+    assert torch.allclose(critic.generator_loss(fake), -F.logsigmoid(critic(fake)).mean())
+
+
 def test_layout_sample_draws_each_span_from_its_softmax():
     import torch
 

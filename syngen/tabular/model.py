@@ -23,7 +23,7 @@ from ..training import WeightAverage, over_budget
 from ..transform import TableTransformer
 from ..transform.categorical import CategoricalTransform
 from .config import TabularConfig
-from .networks import Discriminator, Generator, OutputLayout
+from .networks import Discriminator, Generator, OutputLayout, RowDiscriminator
 from .sampler import ConditionSampler
 
 _SAMPLE_BATCH = 10_000
@@ -34,6 +34,9 @@ _CPU_GENERATE_ROWS = 2048
 _NOISE_WORKERS: dict[int, ThreadPoolExecutor] = {}
 # One fused kernel per step instead of ~10 per parameter: a large share of a CPU step otherwise.
 _ADAM = {"fused": True}
+# The refinement classifier learns 5x faster than the pack critic: it must keep up with a
+# generator that is already trained when it starts.
+_REFINER_LR = 1e-3
 
 
 class TabularGAN:
@@ -189,6 +192,39 @@ class TabularGAN:
             col, g, rows = self.sampler_.sample_train(b, rng)
             return torch.from_numpy(col).to(dev), torch.from_numpy(g).to(dev), rows
 
+        def gan_step():
+            """The pack critic's steps; the generator's loss against it, and its raw output."""
+            for k in range(cfg.discriminator_steps):
+                # The last discriminator step's generator pass keeps its graph and serves
+                # the generator step too: one generator forward per step instead of two.
+                col, g, rows = draw()
+                with torch.set_grad_enabled(k == cfg.discriminator_steps - 1):
+                    z = torch.randn(b, cfg.embedding_dim, device=dev)
+                    raw = G(z, g, transposed=True)
+                    fake = self.layout_.activate_rows(raw, cfg.gumbel_tau).t()
+                # As CTGAN: real rows for the batch's conditions shuffled, so a real pack
+                # holds other conditions than the fake pack it is mixed with (b is a
+                # multiple of pac: no pack mixes real and fake rows).
+                perm = rng.permutation(b)
+                real = real_rows(rows[perm])
+                real_g = None if g is None else g[torch.from_numpy(perm).to(dev)]
+                opt_d.zero_grad(set_to_none=True)
+                loss_d, _ = D.critic_backward(fake.detach(), real, g, real_g, cfg.gradient_penalty)
+                opt_d.step()
+            D.requires_grad_(False)
+            loss_g = -D(fake, g).mean()
+            D.requires_grad_(True)
+            return loss_g, loss_d, raw, col, g
+
+        # The refinement phase (TabularConfig.refine_share): the last epochs, or the last share
+        # of the time budget, against a classifier of single rows.
+        refiner = RowDiscriminator(dim, cfg.discriminator_dims).to(dev)
+        opt_r = torch.optim.Adam(refiner.parameters(), lr=_REFINER_LR, betas=(0.5, 0.9), **_ADAM)
+        gan_epochs = cfg.epochs - round(cfg.refine_share * cfg.epochs)
+        gan_seconds = None if cfg.max_seconds is None else (1 - cfg.refine_share) * cfg.max_seconds
+        refining = False
+        refined_steps = 0
+
         average = WeightAverage(G, cfg.ema_decay) if cfg.ema_decay else None
         self.history_ = []
         start = time.perf_counter()
@@ -200,28 +236,25 @@ class TabularGAN:
             sum_g = torch.zeros((), device=dev)
             sum_d = torch.zeros((), device=dev)
             for _ in range(steps):
-                for k in range(cfg.discriminator_steps):
-                    # The last discriminator step's generator pass keeps its graph and serves
-                    # the generator step too: one generator forward per step instead of two.
+                if refining:
                     col, g, rows = draw()
-                    with torch.set_grad_enabled(k == cfg.discriminator_steps - 1):
-                        z = torch.randn(b, cfg.embedding_dim, device=dev)
-                        raw = G(z, g, transposed=True)
-                        fake = self.layout_.activate_rows(raw, cfg.gumbel_tau).t()
-                    # As CTGAN: real rows for the batch's conditions shuffled, so a real pack
-                    # holds other conditions than the fake pack it is mixed with (b is a
-                    # multiple of pac: no pack mixes real and fake rows).
-                    perm = rng.permutation(b)
-                    real = real_rows(rows[perm])
-                    real_g = None if g is None else g[torch.from_numpy(perm).to(dev)]
-                    opt_d.zero_grad(set_to_none=True)
-                    loss_d, _ = D.critic_backward(
-                        fake.detach(), real, g, real_g, cfg.gradient_penalty
-                    )
-                    opt_d.step()
-                D.requires_grad_(False)
-                loss_g = -D(fake, g).mean()
-                D.requires_grad_(True)
+                    z = torch.randn(b, cfg.embedding_dim, device=dev)
+                    raw = G(z, g, transposed=True)
+                    fake = self.layout_.activate_rows(raw, cfg.gumbel_tau, hard=True).t()
+                    opt_r.zero_grad(set_to_none=True)
+                    loss_d = refiner.loss(fake.detach(), real_rows(rows))
+                    loss_d.backward()
+                    opt_r.step()
+                    refined_steps += 1
+                    sum_d += loss_d.detach()
+                    if refined_steps <= steps:
+                        continue  # the classifier's first epoch: it learns before it teaches
+                    refiner.requires_grad_(False)
+                    loss_g = refiner.generator_loss(fake)
+                    refiner.requires_grad_(True)
+                else:
+                    loss_g, loss_d, raw, col, g = gan_step()
+                    sum_d += loss_d
                 if cond_dim:
                     # Cross-entropy of the conditioned column's span against the asked class.
                     lse = self.layout_.segment_logsumexp(raw)[arange, self._cond_segment[col]]
@@ -232,9 +265,9 @@ class TabularGAN:
                 if average is not None:
                     average.update(G)
                 sum_g += loss_g.detach()
-                sum_d += loss_d.detach()
             record = {
                 "epoch": epoch + 1,
+                "phase": "refine" if refining else "gan",
                 "generator_loss": float(sum_g) / steps,
                 "discriminator_loss": float(sum_d) / steps,
                 "seconds": round(time.perf_counter() - start, 3),
@@ -246,6 +279,10 @@ class TabularGAN:
             # The budget covers the whole fit (transformer included); calibration adds ~1 s.
             if over_budget(started, epoch_started, cfg.max_seconds):
                 break
+            if cfg.refine_share and not refining:
+                refining = epoch + 1 >= gan_epochs or over_budget(
+                    started, epoch_started, gan_seconds
+                )
         bar.close()
         if average is not None:
             average.copy_to(G)

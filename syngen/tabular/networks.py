@@ -268,6 +268,37 @@ class Discriminator(nn.Module):
         return loss.detach(), penalty.detach()
 
 
+class RowDiscriminator(nn.Module):
+    """The refinement phase's critic: a real-vs-generated classifier of single rows (logistic
+    loss), with no packs and no dropout, fed hard samples (``activate_rows(hard=True)``).
+
+    The WGAN-GP pack critic leaves errors that a plain classifier of rows finds at once: on
+    Adult, the share of income >50K among Federal-gov workers was 0.17 in generated rows and
+    0.39 in real ones. Trained against this classifier for the last part of a fit, the
+    generator corrects them (see ``TabularConfig.refine_share``)."""
+
+    def __init__(self, data_dim: int, dims: tuple[int, ...]) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for width in dims:
+            layers += [nn.Linear(data_dim, width), nn.LeakyReLU(0.2)]
+            data_dim = width
+        self.net = nn.Sequential(*layers, nn.Linear(data_dim, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """One logit per row of ``x``: high for rows that look real."""
+        return self.net(x).squeeze(1)
+
+    def loss(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """Binary cross-entropy over the rows of both: real is 1, generated 0."""
+        logits = self(torch.cat([fake, real]))
+        return F.softplus(torch.cat([logits[: len(fake)], -logits[len(fake) :]])).mean()
+
+    def generator_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        """The generator's non-saturating loss: -log of the probability that a row is real."""
+        return F.softplus(-self(fake)).mean()
+
+
 def _accumulate(parameter: nn.Parameter, grad: torch.Tensor) -> None:
     """Add ``grad`` to ``parameter.grad`` as autograd would (set it when there is none)."""
     if parameter.grad is None:
@@ -330,18 +361,30 @@ class OutputLayout(nn.Module):
         return torch.cat(lse).index_select(0, self.span_order).t()
 
     def activate_rows(
-        self, rows: torch.Tensor, tau: float, generator: torch.Generator | None = None
+        self,
+        rows: torch.Tensor,
+        tau: float,
+        generator: torch.Generator | None = None,
+        hard: bool = False,
     ) -> torch.Tensor:
         """tanh on scalar spans, Gumbel-softmax(tau) on each softmax span, of the raw output
         transposed with its rows in ``draw_order``; the result has the same rows. Training
         keeps the generator's output layer in this order: each group is then a contiguous
-        block, and no gather (nor its scatter in the backward pass) is needed."""
+        block, and no gather (nor its scatter in the backward pass) is needed.
+
+        ``hard``: each span is the one-hot of its arg-max, with the soft sample's gradient
+        (straight-through), so that a critic cannot tell generated rows by their softness."""
         n_tanh = len(self.tanh_idx)
         logits = rows[n_tanh:]
         u = torch.rand(logits.shape, device=rows.device, generator=generator)
         y = (logits - torch.log(-torch.log(u.clamp_min(1e-10)))) / tau
         parts = [torch.tanh(rows[:n_tanh])]
-        parts += [v.softmax(1).flatten(0, 1) for _, v in self._per_group(y)]
+        for _, v in self._per_group(y):
+            soft = v.softmax(1)
+            if hard:
+                one_hot = torch.zeros_like(soft).scatter_(1, soft.argmax(1, keepdim=True), 1.0)
+                soft = soft + (one_hot - soft).detach()
+            parts.append(soft.flatten(0, 1))
         return torch.cat(parts)
 
     def activate(
