@@ -218,8 +218,11 @@ class TabularGAN:
 
         # The refinement phase (TabularConfig.refine_share): the last epochs, or the last share
         # of the time budget, against a classifier of single rows.
-        refiner = RowDiscriminator(dim, cfg.discriminator_dims).to(dev)
-        opt_r = torch.optim.Adam(refiner.parameters(), lr=_REFINER_LR, betas=(0.5, 0.9), **_ADAM)
+        if cfg.refine_share:
+            refiner = RowDiscriminator(dim, cfg.discriminator_dims).to(dev)
+            opt_r = torch.optim.Adam(
+                refiner.parameters(), lr=_REFINER_LR, betas=(0.5, 0.9), **_ADAM
+            )
         gan_epochs = cfg.epochs - round(cfg.refine_share * cfg.epochs)
         gan_seconds = None if cfg.max_seconds is None else (1 - cfg.refine_share) * cfg.max_seconds
         refining = False
