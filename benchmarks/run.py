@@ -45,6 +45,13 @@ ARCH_SYNGEN = {
     "batch_size": 500,
     "pac": 10,
 }
+# Quality per CPU-second: the issue's floors for syngen given SDV's 50-epoch wall clock.
+BUDGET_TARGETS = {
+    "column_shapes": ("ours", ">=", 0.95),
+    "column_pair_trends": ("ours", ">=", 0.86),
+    "tstr_auc": ("ours", ">=", 0.90),
+    "detection_auc": ("ratio", "<", 1.0),  # below SDV CTGAN's
+}
 ARCH_SDV = {
     "embedding_dim": 128,
     "generator_dim": [256, 256],
@@ -483,6 +490,10 @@ def part_adult(ctx: Context) -> dict:
                 scores["syngen"][key],
                 s_.get(key),
                 better="lower" if key == "detection_auc" else "higher",
+                # The issue's targets: sdmetrics quality at least SDV's after the same epochs.
+                target=("ratio", ">=", 1.0)
+                if key in ("overall", "column_shapes", "column_pair_trends")
+                else None,
             )
         )
     m.append(
@@ -533,6 +544,7 @@ def part_adult(ctx: Context) -> dict:
                     b[key],
                     s_.get(key),
                     better="lower" if key == "detection_auc" else "higher",
+                    target=BUDGET_TARGETS[key],
                 )
             )
     result.update(
@@ -547,12 +559,15 @@ def part_adult(ctx: Context) -> dict:
 
 # ---- german credit ----------------------------------------------------------------------------
 def part_german(ctx: Context) -> dict:
+    """German credit: TSTR of syngen's defaults and of SDV CTGAN's, each the mean over fits
+    with seeds 0-2 (one fit of 1,000 rows swings the AUC by +-0.02)."""
     args = ctx.args
     df, entry = common.load_table(ctx.datasets, "german_credit")
     train, test = common.split(df, entry, seed=0)
     target = entry["target"]
     positive = common.positive_label(train, target)
     n_samples = 3
+    seeds = (0,) if ctx.quick else (0, 1, 2)
     result = base_result(ctx, "german")
     epochs = 20 if ctx.quick else None
     result["settings"] = {
@@ -561,54 +576,60 @@ def part_german(ctx: Context) -> dict:
         "split": "80/20, numpy default_rng(0) permutation",
         "target": target,
         "positive_class": positive,
-        "syngen": "defaults (seed 0)",
-        "sdv": "CTGANSynthesizer defaults",
+        "syngen": f"defaults, one fit per seed {list(seeds)}",
+        "sdv": f"CTGANSynthesizer defaults, {len(seeds)} fits (SDV takes no seed)",
         "epochs_override": epochs,
         "tstr_samples": n_samples,
     }
     work = ctx.workdir("german")
     train_path = work / "train.parquet"
     train.to_parquet(train_path)
-    log(f"german_credit: {len(train)} train rows, {len(test)} test rows")
+    log(f"german_credit: {len(train)} train rows, {len(test)} test rows, seeds {list(seeds)}")
     spec = {"sample_repeats": 0, "eval_rows": n_samples * len(train)}
-    ours = fit_in_subprocess(
-        ctx,
-        work,
-        "syngen",
-        {
-            **spec,
-            "library": "syngen",
-            "kinds": common.syngen_kinds(entry),
-            "params": {"seed": 0, "verbose": False, **({"epochs": epochs} if epochs else {})},
-        },
-        train_path,
-    )
-    sdv = None
+    extra = {"epochs": epochs} if epochs else {}
+
+    def fits(library: str, params: dict, **more) -> list[tuple[dict, dict]]:
+        """(fit result, scores) of each seed's fit."""
+        out = []
+        for seed in seeds:
+            p = {**params, "seed": seed} if library == "syngen" else params
+            res = fit_in_subprocess(
+                ctx,
+                work,
+                f"{library}-{seed}",
+                {**spec, **more, "library": library, "params": p},
+                train_path,
+            )
+            out.append((res, score(res, train, test, entry, positive, n_samples)))
+        return out
+
+    ours = fits("syngen", {"verbose": False, **extra}, kinds=common.syngen_kinds(entry))
+    sdv = []
     if ctx.use_sdv and not args.german_no_sdv:
-        sdv = fit_in_subprocess(
-            ctx,
-            work,
+        sdv = fits(
             "sdv",
-            {
-                **spec,
-                "library": "sdv",
-                "table": "german_credit",
-                "sdv_metadata": common.sdv_metadata_dict(entry, "german_credit"),
-                "params": {"enable_gpu": False, **({"epochs": epochs} if epochs else {})},
-            },
-            train_path,
+            {"enable_gpu": False, **extra},
+            table="german_credit",
+            sdv_metadata=common.sdv_metadata_dict(entry, "german_credit"),
         )
     reference_auc = real_auc(train, test, entry, positive)
-    so = score(ours, train, test, entry, positive, n_samples)
-    ss = score(sdv, train, test, entry, positive, n_samples) if sdv else {}
+
+    def mean(runs: list[tuple[dict, dict]], key: str) -> float | None:
+        return statistics.fmean(s[key] for _, s in runs) if runs else None
+
+    def each(runs: list[tuple[dict, dict]]) -> str:
+        return " / ".join(f"{s['tstr_auc']:.3f}" for _, s in runs)
+
     m = [
         metric(
             "tstr_auc",
-            f"TSTR ROC AUC on {target} (mean of {n_samples} synthetic "
-            f"samples of {len(train)} rows)",
-            so["tstr_auc"],
-            ss.get("tstr_auc"),
+            f"TSTR ROC AUC on {target} (mean over {len(seeds)} fits of "
+            f"{n_samples} synthetic samples of {len(train)} rows each)",
+            mean(ours, "tstr_auc"),
+            mean(sdv, "tstr_auc"),
             better="higher",
+            target=("ours", ">=", 0.75),
+            note=f"per fit: syngen {each(ours)}" + (f"; SDV {each(sdv)}" if sdv else ""),
         ),
         metric(
             "real_auc",
@@ -617,47 +638,43 @@ def part_german(ctx: Context) -> dict:
             reference_auc,
             better="higher",
         ),
-        metric(
-            "column_shapes",
-            "QualityReport Column Shapes (test rows)",
-            so["column_shapes"],
-            ss.get("column_shapes"),
-            better="higher",
-        ),
-        metric(
-            "column_pair_trends",
-            "QualityReport Column Pair Trends (test rows)",
-            so["column_pair_trends"],
-            ss.get("column_pair_trends"),
-            better="higher",
-        ),
+    ]
+    for key, name in (
+        ("column_shapes", "QualityReport Column Shapes (test rows)"),
+        ("column_pair_trends", "QualityReport Column Pair Trends (test rows)"),
+    ):
+        m.append(metric(key, f"{name}, mean", mean(ours, key), mean(sdv, key), better="higher"))
+    m += [
         metric(
             "detection_auc",
-            "Detection ROC AUC (0.5 best)",
-            so["detection_auc"],
-            ss.get("detection_auc"),
+            "Detection ROC AUC (0.5 best), mean",
+            mean(ours, "detection_auc"),
+            mean(sdv, "detection_auc"),
         ),
         metric(
             "fit_seconds",
-            "Fit wall seconds",
-            ours["fit_seconds"],
-            sdv and sdv["fit_seconds"],
+            "Fit wall seconds (median)",
+            median([r["fit_seconds"] for r, _ in ours]),
+            median([r["fit_seconds"] for r, _ in sdv]) if sdv else None,
             unit="s",
         ),
         metric(
             "epochs",
             "Epochs trained (batch size)",
-            ours["epochs_trained"],
-            sdv and sdv["epochs_trained"],
+            ours[0][0]["epochs_trained"],
+            sdv[0][0]["epochs_trained"] if sdv else None,
             better="info",
-            note=f"syngen batch {ours['config']['batch_size']}, SDV batch 500",
+            note=f"syngen batch {ours[0][0]['config']['batch_size']}, SDV batch 500",
         ),
     ]
     result.update(
         metrics=m,
-        scores={"syngen": so, "sdv": ss or None},
+        scores={
+            "syngen": [s for _, s in ours],
+            "sdv": [s for _, s in sdv] or None,
+        },
         real_auc=reference_auc,
-        fits={"syngen": ours, "sdv": sdv},
+        fits={"syngen": [r for r, _ in ours], "sdv": [r for r, _ in sdv] or None},
     )
     return finish(ctx, "german", result)
 
