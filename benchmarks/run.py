@@ -335,7 +335,11 @@ def part_adult(ctx: Context) -> dict:
     tf = time_transformers(ctx, train, entry, repeats, ctx.use_sdv)
 
     log(f"2/4 same-architecture fits, {epochs} epochs each")
-    common_spec = {"sample_rows": sample_rows, "sample_repeats": repeats, "eval_rows": len(train)}
+    # TSTR is the mean over this many synthetic frames of len(train) rows (slices of one
+    # sample): one frame's figure moves by +-0.003 from sample to sample.
+    n_tstr = 3
+    eval_rows = n_tstr * len(train)
+    common_spec = {"sample_rows": sample_rows, "sample_repeats": repeats, "eval_rows": eval_rows}
     ours = fit_in_subprocess(
         ctx,
         work,
@@ -376,7 +380,7 @@ def part_adult(ctx: Context) -> dict:
                 "library": "syngen",
                 "kinds": kinds,
                 "sample_repeats": 0,
-                "eval_rows": len(train),
+                "eval_rows": eval_rows,
                 "params": {"seed": 0, "verbose": False, "max_seconds": float(budget)},
             },
             train_path,
@@ -386,11 +390,11 @@ def part_adult(ctx: Context) -> dict:
 
     log("4/4 scores on the official test rows")
     reference_auc = real_auc(train, test, entry, positive)
-    scores = {"syngen": score(ours, train, test, entry, positive)}
+    scores = {"syngen": score(ours, train, test, entry, positive, n_tstr)}
     if sdv:
-        scores["sdv"] = score(sdv, train, test, entry, positive)
+        scores["sdv"] = score(sdv, train, test, entry, positive, n_tstr)
     if ours_budget:
-        scores["syngen_budget"] = score(ours_budget, train, test, entry, positive)
+        scores["syngen_budget"] = score(ours_budget, train, test, entry, positive, n_tstr)
     for k, v in scores.items():
         log(
             f"  {k}: "
@@ -480,7 +484,7 @@ def part_adult(ctx: Context) -> dict:
         ("overall", "QualityReport overall"),
         ("column_shapes", "QualityReport Column Shapes"),
         ("column_pair_trends", "QualityReport Column Pair Trends"),
-        ("tstr_auc", "TSTR ROC AUC on income"),
+        ("tstr_auc", f"TSTR ROC AUC on income (mean of {n_tstr} samples)"),
         ("detection_auc", "Detection ROC AUC (0.5 best)"),
     ):
         m.append(
@@ -534,7 +538,7 @@ def part_adult(ctx: Context) -> dict:
         for key, label in (
             ("column_shapes", "Column Shapes"),
             ("column_pair_trends", "Column Pair Trends"),
-            ("tstr_auc", "TSTR ROC AUC on income"),
+            ("tstr_auc", f"TSTR ROC AUC on income (mean of {n_tstr} samples)"),
             ("detection_auc", "Detection ROC AUC (0.5 best)"),
         ):
             m.append(
