@@ -98,6 +98,26 @@ def test_normalizer_finds_separated_modes():
     assert np.abs(norm.inverse_transform(scalar, mode) - x).max() < 1e-3 * np.abs(x).max() + 0.1
 
 
+def test_spikes_become_point_modes_and_come_back_exactly():
+    rng = np.random.default_rng(0)
+    n = 20_000
+    # A zero-inflated amount with two secondary spikes (as Adult's capital gains), and a
+    # column whose values are all equally frequent: no value stands above its neighbours.
+    amount = np.where(rng.random(n) < 0.9, 0.0, rng.lognormal(8, 1, n).round())
+    u = rng.random(n)
+    amount[u < 0.01] = 15024.0
+    amount[(u >= 0.01) & (u < 0.018)] = 7688.0
+    norm = ModeSpecificNormalizer().fit(amount, rng)
+    assert set(norm.means_[: norm.n_points_]) == {0.0, 15024.0, 7688.0}
+    assert norm.n_modes - norm.n_points_ >= 5  # the rest keeps a mixture
+    scalar, mode = norm.transform(amount, rng)
+    back = norm.inverse_transform(scalar, mode)
+    spikes = np.isin(amount, [0.0, 15024.0, 7688.0])
+    assert np.array_equal(back[spikes], amount[spikes])
+    flat = rng.integers(18, 90, n).astype(float)
+    assert ModeSpecificNormalizer().fit(flat, rng).n_points_ == 0
+
+
 def test_cardinality_guard_bounds_width_and_keeps_tail_values():
     rng = np.random.default_rng(0)
     n = 50_000
