@@ -414,15 +414,28 @@ def part_adult(ctx: Context) -> dict:
     es_o = epoch_stats(ours)
     es_s = epoch_stats(sdv) if sdv else {}
     s_ = scores.get("sdv", {})
+    epoch_ours, epoch_note = es_o["median_wall"], None
+    if ours_budget and es_o["median_wall"]:
+        # This host's speed drifts by up to 30% within minutes; SDV's fit runs between
+        # syngen's two, so the mean of their medians cancels a steady drift.
+        es_b = epoch_stats(ours_budget)
+        epoch_ours = statistics.fmean([es_o["median_wall"], es_b["median_wall"]])
+        epoch_note = (
+            "syngen: the mean of the median epoch of its fit before SDV's "
+            f"({es_o['median_wall']:.3g} s, {es_o['epochs']} epochs) and of its equal-budget "
+            f"fit after SDV's ({es_b['median_wall']:.3g} s, {es_b['epochs']} epochs; the "
+            "same architecture, the defaults for this table); SDV: the median of its "
+            f"{es_s.get('epochs')} epochs, run between the two"
+        )
     m = [
         metric(
             "epoch_seconds",
-            f"Seconds per training epoch (median of {es_o['epochs']}, "
-            "same architecture, batch 500, pac 10)",
-            es_o["median_wall"],
+            "Seconds per training epoch (median, same architecture, batch 500, pac 10)",
+            epoch_ours,
             es_s.get("median_wall"),
             unit="s",
             target=("ratio", "<=", 0.3),
+            note=epoch_note,
         ),
         metric(
             "epoch_cpu_seconds",

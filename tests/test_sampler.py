@@ -82,10 +82,10 @@ def interleaved_layout():
     )
 
 
-def test_layout_activation_and_log_sum_exp_in_draw_order():
+def test_layout_activation_in_draw_order():
     """Training's path -- the raw output transposed, rows in draw order -- gives tanh on the
-    scalar, a Gumbel-softmax on each span (with the noise ``activate`` draws) and each span's
-    log-sum-exp, as computed span by span in layout order."""
+    scalar and a Gumbel-softmax on each span (with the noise ``activate`` draws), as computed
+    span by span in layout order."""
     import torch
 
     out = interleaved_layout()
@@ -112,8 +112,38 @@ def test_layout_activation_and_log_sum_exp_in_draw_order():
         assert torch.allclose(
             layout_order[:, a:b], torch.softmax(noisy[:, a:b] / 0.5, 1), atol=1e-6
         )
-    lse = out.segment_logsumexp(rows)
-    assert torch.allclose(lse, torch.stack([x[:, a:b].logsumexp(1) for a, b in spans], 1))
+
+
+def test_condition_loss_is_the_cross_entropy_of_each_rows_conditioned_span():
+    """Spans a (3 classes) and b (2) are conditional, c is not: each row's loss is the
+    cross-entropy of the span its column names against the asked class, whatever the padding
+    of the narrower span; the gradient reaches only that span's rows."""
+    import torch
+    import torch.nn.functional as F
+
+    from syngen.tabular.networks import ConditionLoss
+
+    out = interleaved_layout()
+    where = out.unpermute.tolist()  # layout column -> row in draw order
+    loss = ConditionLoss([[where[k] for k in (0, 1, 2)], [where[k] for k in (4, 5)]])
+    torch.manual_seed(0)
+    x = torch.randn(6, 9)
+    rows = x.t()[out.draw_order].requires_grad_()
+    column = torch.tensor([0, 1, 1, 0, 0, 1])
+    g = torch.tensor([2, 3, 4, 0, 1, 3])  # global class: a's classes are 0-2, b's 3-4
+    got = loss(rows, column, g)
+    spans, first = [(0, 3), (4, 6)], [0, 3]
+    expected = torch.stack(
+        [
+            F.cross_entropy(x[i, slice(*spans[c])][None], torch.tensor([g[i] - first[c]]))
+            for i, c in enumerate(column.tolist())
+        ]
+    ).mean()
+    assert torch.allclose(got, expected)
+    got.backward()
+    grad = rows.grad.t()[:, out.unpermute]  # back to layout order
+    assert torch.all(grad[:, 3] == 0) and torch.all(grad[:, 6:] == 0)
+    assert torch.all(grad[column == 0][:, 4:6] == 0) and torch.all(grad[column == 1][:, :3] == 0)
 
 
 def test_hard_activation_is_one_hot_with_the_soft_gradient():

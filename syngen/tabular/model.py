@@ -23,7 +23,7 @@ from ..training import WeightAverage, over_budget
 from ..transform import TableTransformer
 from ..transform.categorical import CategoricalTransform
 from .config import TabularConfig
-from .networks import Discriminator, Generator, OutputLayout, RowDiscriminator
+from .networks import ConditionLoss, Discriminator, Generator, OutputLayout, RowDiscriminator
 from .sampler import ConditionSampler
 
 _SAMPLE_BATCH = 10_000
@@ -113,18 +113,12 @@ class TabularGAN:
         else:
             self.sampler_ = ConditionSampler(counts, widths, cfg.log_frequency)
         self.layout_ = OutputLayout(tt.layout_).to(self.device_)
-        # Where each condition class sits in the generator output as training holds it
-        # (transposed, rows in draw order), and its softmax segment.
-        self._cond_row = self.layout_.unpermute[
-            torch.tensor(
-                [s.start + k for _, s in cat for k in range(s.width)],
-                dtype=torch.long,
-                device=self.device_,
-            )
-        ]
-        self._cond_segment = torch.tensor(
-            [i for i, _ in cat], dtype=torch.long, device=self.device_
-        )
+        # Each condition class's row in the generator output as training holds it
+        # (transposed, draw order).
+        in_draw_order = self.layout_.unpermute.tolist()
+        self._condition_loss = ConditionLoss(
+            [[in_draw_order[s.start + k] for k in range(s.width)] for _, s in cat]
+        ).to(self.device_)
         cond_dim = self.sampler_.cond_dim
         self.generator_ = Generator(
             cfg.embedding_dim, cond_dim, cfg.generator_dims, tt.output_dim_
@@ -183,7 +177,6 @@ class TabularGAN:
         )
         b = cfg.batch_size
         steps = max(1, n // b)
-        arange = torch.arange(b, device=dev)
 
         def draw():
             """(conditioned column, condition class, matching real row) per row of a batch."""
@@ -259,9 +252,7 @@ class TabularGAN:
                     loss_g, loss_d, raw, col, g = gan_step()
                     sum_d += loss_d
                 if cond_dim:
-                    # Cross-entropy of the conditioned column's span against the asked class.
-                    lse = self.layout_.segment_logsumexp(raw)[arange, self._cond_segment[col]]
-                    loss_g = loss_g + (lse - raw[self._cond_row[g], arange]).mean()
+                    loss_g = loss_g + self._condition_loss(raw, col, g)
                 opt_g.zero_grad(set_to_none=True)
                 loss_g.backward()
                 opt_g.step()

@@ -307,6 +307,39 @@ def _accumulate(parameter: nn.Parameter, grad: torch.Tensor) -> None:
         parameter.grad += grad
 
 
+class ConditionLoss(nn.Module):
+    """The generator's conditional cross-entropy (CTGAN's condition loss): for each row, the
+    softmax span of the column its conditional vector names, against the class it asks for.
+
+    ``rows[c]`` lists where conditional column ``c``'s classes sit in the raw output as training
+    holds it (transposed, draw order). Each row's span is gathered into a block as wide as the
+    widest column, the padding masked with -inf: one gather and one cross-entropy per batch
+    whatever the number of columns. A log-sum-exp of every span, then a pick of each row's,
+    cost 3x as much on Adult (2 ms of a ~30 ms step).
+    """
+
+    def __init__(self, rows: list[list[int]]) -> None:
+        super().__init__()
+        widest = max((len(r) for r in rows), default=1)
+        index = torch.zeros(len(rows), widest, dtype=torch.long)
+        mask = torch.full((len(rows), widest), float("-inf"))
+        for c, r in enumerate(rows):
+            index[c, : len(r)] = torch.tensor(r, dtype=torch.long)
+            mask[c, : len(r)] = 0.0
+        widths = torch.tensor([len(r) for r in rows], dtype=torch.long)
+        self.register_buffer("index", index, persistent=False)
+        self.register_buffer("mask", mask, persistent=False)
+        # The global class index of each column's first class (ConditionSampler's offsets).
+        self.register_buffer("offset", torch.cumsum(widths, 0) - widths, persistent=False)
+
+    def forward(self, raw: torch.Tensor, column: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        """Mean cross-entropy; ``raw`` (output rows, batch), ``column`` the conditioned column
+        and ``g`` the global index of the asked class, per row of the batch."""
+        logits = raw.gather(0, self.index.index_select(0, column).t())
+        logits = logits + self.mask.index_select(0, column).t()
+        return F.cross_entropy(logits.t(), g - self.offset.index_select(0, column))
+
+
 class OutputLayout(nn.Module):
     """The span layout as index tensors: tanh on scalar spans, a (Gumbel-)softmax or a class
     draw per softmax span, without a Python loop over spans.
@@ -352,13 +385,6 @@ class OutputLayout(nn.Module):
         chunks = y.split([width * count for width, count in self.groups])
         for (width, count), chunk in zip(self.groups, chunks, strict=True):
             yield width, chunk.view(count, width, y.shape[1])
-
-    def segment_logsumexp(self, rows: torch.Tensor) -> torch.Tensor:
-        """(batch, softmax spans) log-sum-exp of each softmax span of the raw output, given
-        transposed with its rows in ``draw_order`` (as ``activate_rows`` takes it)."""
-        logits = rows[len(self.tanh_idx) :]
-        lse = [v.logsumexp(1) for _, v in self._per_group(logits)]
-        return torch.cat(lse).index_select(0, self.span_order).t()
 
     def activate_rows(
         self,
