@@ -138,8 +138,13 @@ earlier runs.
   32,561 official training rows for the same number of epochs, each in its own process. The
   loop of each library iterates over a `tqdm` object; the harness wraps that module-level name
   (`syngen.tabular.model.tqdm`, `ctgan.synthesizers.ctgan.tqdm`) so a clock is read when each
-  epoch starts and when the loop ends. The table gives the median epoch; the transformer fit,
-  encoding and network setup are outside every epoch.
+  epoch starts and when the loop ends. The transformer fit, encoding and network setup are
+  outside every epoch. SDV's figure is the median of its epochs. This host's speed drifts by
+  up to 30% within minutes, and the fits run one after another (syngen, SDV, then syngen's
+  equal-budget fit, which has the same architecture), so syngen's figure is the mean of the
+  median epochs of its two fits, one before SDV's and one after: a steady drift cancels.
+  The note under the table gives both medians (runs before c. 2026-11-23 used the first fit
+  alone).
 - **Threads**: "default" lets torch, BLAS and OpenMP use every core (2 here) in both libraries;
   `--threads N` caps them at N for both. The machine is shared: when another process keeps a
   core busy, multi-threaded torch on 2 cores stalls in OpenMP and runs an order of magnitude
@@ -186,9 +191,9 @@ earlier runs.
   a 1-epoch fit with syngen's defaults in a fresh process for its peak RSS. The SDV column of
   the transformer row is ctgan's DataTransformer on the same frame, for reference.
 - **Equal budget**: syngen with its defaults (batch, epochs and pac chosen from the table size)
-  and `max_seconds` set to the wall-clock seconds SDV's fit took in this run; training stops at
-  the end of the epoch that passes the budget, so syngen's fit runs a little longer
-  (its transformer fit and the last epoch). Both fit-wall and fit-CPU seconds are shown.
+  and `max_seconds` set to the wall-clock seconds SDV's fit took in this run, counted from the
+  start of `fit` (transformer included); training stops when one more epoch as long as the
+  last would overrun it. Both fit-wall and fit-CPU seconds are shown.
 - **Time series**: each library fits in its own process on the same long frame (Sines: 2,000
   sequences of 24 steps and 5 features, TimeGAN's generator; japanese_vowels: 640 utterances
   of 7 to 29 frames, 12 LPC coefficients, speaker as attribute; eu_stock: every window of 24
