@@ -1,4 +1,5 @@
-"""What the two GAN training loops share: the time budget and the generator's weight average.
+"""What the GAN training loops share: the time budget, the generator's weight average and the
+optimizer.
 
 ``WeightAverage``: the exponential moving average of a generator's weights (Polyak
 averaging). A GAN's generator never settles: each step moves it after the critic, and the
@@ -39,6 +40,60 @@ class WeightAverage:
         with torch.no_grad():
             for avg, p in zip(self.average, module.parameters(), strict=True):
                 p.copy_(avg)
+
+
+class FusedAdam:
+    """Adam with L2 weight decay, as ``torch.optim.Adam(..., fused=True)``: the same fused
+    kernel, called directly.
+
+    torch.optim spends ~0.3 ms of Python per ``step`` (hooks, per-parameter state checks,
+    grouping by device) before it reaches that one kernel; at two optimizer steps per training
+    step that was 2% of an Adult step on a CPU. State is not saved: a fit is never resumed.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        weight_decay: float = 0.0,
+        eps: float = 1e-8,
+    ) -> None:
+        self.params = [p for p in params if p.requires_grad]
+        self.exp_avg = [torch.zeros_like(p) for p in self.params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+        self.steps = [torch.zeros((), device=p.device) for p in self.params]
+        self.hyper = {
+            "lr": lr,
+            "beta1": betas[0],
+            "beta2": betas[1],
+            "weight_decay": weight_decay,
+            "eps": eps,
+            "amsgrad": False,
+            "maximize": False,
+        }
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """Update every parameter that has a gradient (as torch.optim, skip the others)."""
+        live = [i for i, p in enumerate(self.params) if p.grad is not None]
+        if not live:
+            return
+        steps = [self.steps[i] for i in live]
+        torch._foreach_add_(steps, 1)
+        torch._fused_adam_(
+            [self.params[i] for i in live],
+            [self.params[i].grad for i in live],
+            [self.exp_avg[i] for i in live],
+            [self.exp_avg_sq[i] for i in live],
+            [],
+            steps,
+            **self.hyper,
+        )
 
 
 def over_budget(started: float, epoch_started: float, max_seconds: float | None) -> bool:

@@ -1,4 +1,4 @@
-"""The training loops' shared parts: the generator's weight average and the time budget."""
+"""The training loops' shared parts: the weight average, the optimizer and the time budget."""
 
 import time
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from syngen.training import WeightAverage, over_budget
+from syngen.training import FusedAdam, WeightAverage, over_budget
 
 
 def test_weight_average_follows_the_weights_with_its_decay():
@@ -47,3 +47,25 @@ def test_budget_stops_before_an_epoch_would_overrun_it():
     # 6 s spent, the last epoch took 3 s: another one ends at 9 s.
     assert not over_budget(now - 6, now - 3, 10.0)
     assert over_budget(now - 6, now - 3, 8.0)
+
+
+def test_fused_adam_takes_the_steps_of_torch_adam():
+    torch.manual_seed(0)
+    ours, theirs = nn.Linear(5, 3), nn.Linear(5, 3)
+    theirs.load_state_dict(ours.state_dict())
+    start = ours.weight.detach().clone()
+    opt = FusedAdam(ours.parameters(), 1e-2, (0.5, 0.9), weight_decay=1e-3)
+    ref = torch.optim.Adam(theirs.parameters(), lr=1e-2, betas=(0.5, 0.9), weight_decay=1e-3)
+    x = torch.randn(16, 5)
+    for step in range(20):
+        for net, o in ((ours, opt), (theirs, ref)):
+            o.zero_grad()
+            net(x).square().mean().backward()
+            if step % 3 == 0:
+                net.bias.grad = None  # a parameter without a gradient is left as it is
+            o.step()
+        assert torch.allclose(ours.weight, theirs.weight, atol=1e-6)
+        assert torch.allclose(ours.bias, theirs.bias, atol=1e-6)
+    assert (ours.weight - start).abs().min() > 1e-3
+    opt.zero_grad()
+    assert ours.weight.grad is None

@@ -392,6 +392,7 @@ class OutputLayout(nn.Module):
         tau: float,
         generator: torch.Generator | None = None,
         hard: bool = False,
+        uniform: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """tanh on scalar spans, Gumbel-softmax(tau) on each softmax span, of the raw output
         transposed with its rows in ``draw_order``; the result has the same rows. Training
@@ -399,10 +400,14 @@ class OutputLayout(nn.Module):
         block, and no gather (nor its scatter in the backward pass) is needed.
 
         ``hard``: each span is the one-hot of its arg-max, with the soft sample's gradient
-        (straight-through), so that a critic cannot tell generated rows by their softness."""
+        (straight-through), so that a critic cannot tell generated rows by their softness.
+        ``uniform``: the Gumbel noise's uniforms, one per class row and batch column; drawn
+        here from ``generator`` when None."""
         n_tanh = len(self.tanh_idx)
         logits = rows[n_tanh:]
-        u = torch.rand(logits.shape, device=rows.device, generator=generator)
+        u = uniform
+        if u is None:
+            u = torch.rand(logits.shape, device=rows.device, generator=generator)
         y = (logits - torch.log(-torch.log(u.clamp_min(1e-10)))) / tau
         parts = [torch.tanh(rows[:n_tanh])]
         for _, v in self._per_group(y):
