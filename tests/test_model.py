@@ -69,6 +69,35 @@ def test_sampling_reproduces_original_frequencies():
     assert synth["a"] > synth["b"] > synth["c"]
 
 
+def test_calibration_brings_class_shares_to_the_data_and_stops_there():
+    rng = np.random.default_rng(0)
+    n = 3000
+    a = rng.choice(list("pqrst"), n, p=[0.5, 0.2, 0.15, 0.1, 0.05])
+    # b follows a in 4 rows of 5, as Adult's relationship follows marital status.
+    b = np.where(rng.random(n) < 0.8, np.char.upper(a.astype(str)), rng.choice(list("PQRST"), n))
+    df = pd.DataFrame({"a": a, "b": b, "c": rng.choice(list("xyz"), n, p=[0.6, 0.3, 0.1])})
+
+    def distance(model):
+        out = model.sample(20_000, seed=1)
+        return {
+            c: (out[c].value_counts(normalize=True) - df[c].value_counts(normalize=True))
+            .abs()
+            .sum()
+            / 2
+            for c in df
+        }
+
+    model = TabularGAN(epochs=3, batch_size=200, seed=0, calibrate=False).fit(df)
+    assert max(distance(model).values()) > 0.1  # a short fit's marginals drift
+    rounds = []
+    plan = model._sampling_plan
+    model._sampling_plan = lambda: rounds.append(1) or plan()
+    codes = model.transformer_.encode(df, np.random.default_rng(0)).codes
+    model._calibrate(codes, np.random.default_rng(1), max_rounds=16, tolerance=0.02)
+    assert 1 < len(rounds) < 16  # it stops once every span is within the tolerance
+    assert max(distance(model).values()) < 0.02
+
+
 def test_seed_makes_fit_and_sample_reproducible(mixed):
     a = TabularGAN(epochs=2, batch_size=100, seed=7).fit(mixed)
     b = TabularGAN(epochs=2, batch_size=100, seed=7).fit(mixed)

@@ -270,7 +270,7 @@ class TabularGAN:
             bar.set_postfix(
                 g=f"{record['generator_loss']:.3f}", d=f"{record['discriminator_loss']:.3f}"
             )
-            # The budget covers the whole fit (transformer included); calibration adds ~1 s.
+            # The budget covers the whole fit (transformer included); calibration adds ~1-3 s.
             if over_budget(started, epoch_started, cfg.max_seconds):
                 break
             if cfg.refine_share and not refining:
@@ -405,23 +405,35 @@ class TabularGAN:
         return codes.cpu().numpy(), scalars.cpu().numpy()
 
     def _calibrate(
-        self, codes: np.ndarray, rng: np.random.Generator, rows: int = 20_000, rounds: int = 4
+        self,
+        codes: np.ndarray,
+        rng: np.random.Generator,
+        rows: int = 20_000,
+        max_rounds: int = 16,
+        tolerance: float = 0.02,
     ) -> None:
         """Shift class logits until each softmax span's class shares match the real ones.
 
         A GAN's marginals drift (a binary column at 0.3 where the data has 0.5); a per-class
-        logit bias found by a few fixed-point rounds on generated rows removes that drift at no
-        cost to sampling, and leaves the generator's joint structure alone.
+        logit bias found by fixed-point rounds on generated rows removes that drift at no cost
+        to sampling, and leaves the generator's joint structure alone. The rounds go on until
+        every span is within ``tolerance`` (total variation) of its real shares: a span that
+        the conditional vector mostly decides answers its bias slowly. On Adult, marital status
+        (whose rows conditioned on relationship follow that) was still 0.11 away after 4
+        rounds, 0.03 after 16; Column Pair Trends 0.924 -> 0.948 on the same generator.
         """
         spans = self.transformer_.softmax_spans_
+        if not spans:
+            return
         real = np.concatenate(
             [np.bincount(codes[:, j], minlength=s.width) / len(codes) for j, s in enumerate(spans)]
         )
+        starts = np.cumsum([0] + [s.width for s in spans[:-1]])
         gen = torch.Generator(device=self.device_)
         gen.manual_seed(int(rng.integers(2**63)))
         floor = 1.0 / rows
         chunk = min(rows, 5_000)  # bounded memory: the shares are counted chunk by chunk
-        for _ in range(rounds):
+        for _ in range(max_rounds):
             plan = self._sampling_plan()
             counts = [np.zeros(s.width) for s in spans]
             for _ in range(rows // chunk):
@@ -430,6 +442,8 @@ class TabularGAN:
                 for j, s in enumerate(spans):
                     counts[j] += np.bincount(made[:, j], minlength=s.width)
             share = np.concatenate(counts) / (rows // chunk * chunk)
+            if np.add.reduceat(np.abs(share - real), starts).max() / 2 < tolerance:
+                break
             step = np.log(np.maximum(real, floor)) - np.log(np.maximum(share, floor))
             bias = self.class_bias_ + torch.from_numpy(step).float().to(self.device_)
             self.class_bias_ = bias.clamp(-8, 8)
