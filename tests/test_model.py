@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pandas.testing as pdt
 import pytest
+import torch
 from conftest import LEVELS, REGIONS, make_coded
 
 import syngen
@@ -69,13 +70,17 @@ def test_sampling_reproduces_original_frequencies():
     assert synth["a"] > synth["b"] > synth["c"]
 
 
-def test_calibration_brings_class_shares_to_the_data_and_stops_there():
+def coupled_columns(n: int = 3000) -> pd.DataFrame:
+    """Three categorical columns; b follows a in 4 rows of 5, as Adult's relationship follows
+    marital status."""
     rng = np.random.default_rng(0)
-    n = 3000
     a = rng.choice(list("pqrst"), n, p=[0.5, 0.2, 0.15, 0.1, 0.05])
-    # b follows a in 4 rows of 5, as Adult's relationship follows marital status.
     b = np.where(rng.random(n) < 0.8, np.char.upper(a.astype(str)), rng.choice(list("PQRST"), n))
-    df = pd.DataFrame({"a": a, "b": b, "c": rng.choice(list("xyz"), n, p=[0.6, 0.3, 0.1])})
+    return pd.DataFrame({"a": a, "b": b, "c": rng.choice(list("xyz"), n, p=[0.6, 0.3, 0.1])})
+
+
+def test_calibration_brings_class_shares_to_the_data_and_stops_there():
+    df = coupled_columns()
 
     def distance(model):
         out = model.sample(20_000, seed=1)
@@ -96,6 +101,26 @@ def test_calibration_brings_class_shares_to_the_data_and_stops_there():
     model._calibrate(codes, np.random.default_rng(1), max_rounds=16, tolerance=0.02)
     assert 1 < len(rounds) < 16  # it stops once every span is within the tolerance
     assert max(distance(model).values()) < 0.02
+
+
+def test_the_mixture_of_conditions_takes_the_drift_of_a_generator_that_follows_them():
+    df = coupled_columns()
+
+    def drift(model):
+        out = model.sample(20_000, seed=1)
+        shares = [out[c].value_counts(normalize=True) for c in df]
+        return sum(
+            (s - df[c].value_counts(normalize=True)).abs().sum() / 2
+            for c, s in zip(df, shares, strict=True)
+        )
+
+    model = TabularGAN(epochs=20, batch_size=200, seed=0, calibrate=False).fit(df)
+    before = drift(model)
+    assert before > 0.1
+    # Whole generated rows reweighted by their condition, no logit bias yet.
+    model._fit_condition_mixture(torch.Generator().manual_seed(0))
+    assert drift(model) < 0.5 * before
+    assert not model.class_bias_.any()
 
 
 def test_seed_makes_fit_and_sample_reproducible(mixed):
@@ -254,6 +279,26 @@ def test_truncated_model_file_is_a_clear_error(fitted, tmp_path):
         syngen.load(path)
 
 
+def test_model_file_keeps_the_condition_mixture_and_checks_it(fitted, tmp_path):
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    path = tmp_path / "model.syngen"
+    fitted.save(path)
+    back = syngen.load(path)
+    # Calibration moved the mixture off the original frequencies, and the file keeps it.
+    assert not np.allclose(fitted.sampler_.mixture, fitted.sampler_.original_mixture())
+    np.testing.assert_allclose(back.sampler_.mixture, fitted.sampler_.mixture, rtol=1e-12)
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+    tensors = load_file(str(path))
+    tensors["condition_mixture"] = -torch.ones_like(tensors["condition_mixture"])
+    save_file(tensors, str(path), metadata=meta)
+    with pytest.raises(ModelFileError, match="inconsistent or corrupt.*non-negative"):
+        syngen.load(path)
+
+
 def test_foreign_safetensors_file_is_refused(tmp_path):
     import torch
     from safetensors.torch import save_file
@@ -311,7 +356,7 @@ def test_the_last_epochs_refine_against_a_row_classifier(mixed, monkeypatch):
     from syngen.tabular.sampler import ConditionSampler
 
     draws = []
-    for name in ("sample_train", "sample_original"):
+    for name in ("sample_train", "sample_mixture"):
         method = getattr(ConditionSampler, name)
 
         def spy(self, batch, rng, _method=method, _name=name):
@@ -325,7 +370,7 @@ def test_the_last_epochs_refine_against_a_row_classifier(mixed, monkeypatch):
     assert phases == ["gan"] * 6 + ["refine"] * 2
     # 4 steps an epoch: training-by-sampling for the critic, then conditions at their original
     # frequencies, as sampling draws them, for the classifier.
-    assert draws == ["sample_train"] * 24 + ["sample_original"] * 8
+    assert draws == ["sample_train"] * 24 + ["sample_mixture"] * 8
     # The classifier's first epoch trains only the classifier; the second, the generator too.
     assert model.history_[-2]["generator_loss"] == 0.0
     assert model.history_[-1]["generator_loss"] > 0.0

@@ -22,7 +22,7 @@ def test_training_rows_hold_the_drawn_class():
 def test_training_uses_log_frequency_and_sampling_the_real_frequency():
     codes, sampler, rng = make()
     real = np.bincount(codes[:, 1], minlength=5) / len(codes)
-    column, g = sampler.sample_original(200_000, rng)
+    column, g = sampler.sample_mixture(200_000, rng)
     share = np.bincount(g[column == 1] - 3, minlength=5) / (column == 1).sum()
     assert np.allclose(share, real, atol=0.01)
     column, g, _ = sampler.sample_train(200_000, rng)
@@ -34,7 +34,7 @@ def test_training_uses_log_frequency_and_sampling_the_real_frequency():
 
 def test_classes_are_positions_in_the_cond_vector_and_empty_sampler():
     _, sampler, rng = make()
-    column, g = sampler.sample_original(1000, rng)
+    column, g = sampler.sample_mixture(1000, rng)
     assert g.dtype.kind == "i" and 0 <= g.min() and g.max() < sampler.cond_dim == 8
     # Each column's classes occupy their own block of the conditional vector.
     assert (g >= sampler.offsets[column]).all()
@@ -317,3 +317,19 @@ def test_critic_dropout_keeps_half_the_units_scaled_by_two():
     assert set(factor.unique().tolist()) == {0.0, 2.0}
     assert abs((factor > 0).float().mean().item() - 0.5) < 0.01
     assert (D.eval()._factor(-h) == 0.2).all()
+
+
+def test_generation_draws_from_the_mixture_it_is_given():
+    _, sampler, rng = make()
+    weights = np.array([0, 1, 1, 0, 0, 2, 0, 0], dtype=float)  # any scale
+    sampler.set_mixture(weights)
+    column, g = sampler.sample_mixture(100_000, rng)
+    share = np.bincount(g, minlength=8) / len(g)
+    assert np.allclose(share, weights / weights.sum(), atol=0.01)
+    assert share[[0, 3, 4, 6, 7]].sum() == 0  # a zero weight is never drawn
+    assert (column == sampler.column_of[g]).all()
+    sampler.set_mixture(None)
+    assert np.allclose(sampler.mixture, sampler.original_mixture())
+    for bad in (np.ones(7), -weights, np.zeros(8)):
+        with pytest.raises(ValueError, match="8 non-negative weights"):
+            sampler.set_mixture(bad)

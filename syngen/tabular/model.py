@@ -28,6 +28,9 @@ from .sampler import ConditionSampler
 
 _SAMPLE_BATCH = 10_000
 _CPU_GENERATE_ROWS = 2048
+# Calibration fits a mixture of conditions (TabularGAN._fit_condition_mixture) up to this many
+# condition classes: it generates rows for each class and holds a square matrix of them.
+_MIXTURE_MAX_CLASSES = 2000
 # Per process, the thread that draws the second half of each batch's noise (see
 # _cpu_standard_normal). Keyed by pid: a pool inherited through fork has no thread behind it,
 # and a child that sampled with it would wait forever.
@@ -184,7 +187,7 @@ class TabularGAN:
             if cond_dim == 0:
                 return None, None, rng.integers(0, n, b)
             if original:
-                col, g = self.sampler_.sample_original(b, rng)
+                col, g = self.sampler_.sample_mixture(b, rng)
                 rows = rng.integers(0, n, b)
             else:
                 col, g, rows = self.sampler_.sample_train(b, rng)
@@ -360,7 +363,7 @@ class TabularGAN:
                 classes, p = cond_classes
                 g = np.full(b, classes[0]) if len(classes) == 1 else rng.choice(classes, b, p=p)
             else:
-                g = self.sampler_.sample_original(b, rng)[1]
+                g = self.sampler_.sample_mixture(b, rng)[1]
             codes, scalars = self._generate(b, g, gen, plan)
             frame = tt.decode(codes, scalars, rng, offset=candidates)
             candidates += b
@@ -423,11 +426,12 @@ class TabularGAN:
         max_rounds: int = 16,
         tolerance: float = 0.02,
     ) -> None:
-        """Shift class logits until each softmax span's class shares match the real ones.
+        """Refit the mixture of conditions (``_fit_condition_mixture``), then shift class
+        logits until each softmax span's class shares match the real ones.
 
-        A GAN's marginals drift (a binary column at 0.3 where the data has 0.5); a per-class
-        logit bias found by fixed-point rounds on generated rows removes that drift at no cost
-        to sampling, and leaves the generator's joint structure alone. The rounds go on until
+        A GAN's marginals drift (a binary column at 0.3 where the data has 0.5). The mixture
+        takes what reweighting whole rows can; a per-class logit bias found by fixed-point
+        rounds on generated rows removes the rest at no cost to sampling. The rounds go on until
         every span is within ``tolerance`` (total variation) of its real shares: a span that
         the conditional vector mostly decides answers its bias slowly. On Adult, marital status
         (whose rows conditioned on relationship follow that) was still 0.11 away after 4
@@ -436,19 +440,21 @@ class TabularGAN:
         spans = self.transformer_.softmax_spans_
         if not spans:
             return
+        gen = torch.Generator(device=self.device_)
+        gen.manual_seed(int(rng.integers(2**63)))
+        if 0 < self.sampler_.cond_dim <= _MIXTURE_MAX_CLASSES:
+            self._fit_condition_mixture(gen)
         real = np.concatenate(
             [np.bincount(codes[:, j], minlength=s.width) / len(codes) for j, s in enumerate(spans)]
         )
         starts = np.cumsum([0] + [s.width for s in spans[:-1]])
-        gen = torch.Generator(device=self.device_)
-        gen.manual_seed(int(rng.integers(2**63)))
         floor = 1.0 / rows
         chunk = min(rows, 5_000)  # bounded memory: the shares are counted chunk by chunk
         for _ in range(max_rounds):
             plan = self._sampling_plan()
             counts = [np.zeros(s.width) for s in spans]
             for _ in range(rows // chunk):
-                g = self.sampler_.sample_original(chunk, rng)[1] if self.sampler_.cond_dim else None
+                g = self.sampler_.sample_mixture(chunk, rng)[1] if self.sampler_.cond_dim else None
                 made = self._generate(chunk, g, gen, plan)[0]
                 for j, s in enumerate(spans):
                     counts[j] += np.bincount(made[:, j], minlength=s.width)
@@ -458,6 +464,40 @@ class TabularGAN:
             step = np.log(np.maximum(real, floor)) - np.log(np.maximum(share, floor))
             bias = self.class_bias_ + torch.from_numpy(step).float().to(self.device_)
             self.class_bias_ = bias.clamp(-8, 8)
+
+    def _fit_condition_mixture(self, gen: torch.Generator, rows: int = 50_000) -> None:
+        """Choose how often generation conditions on each class so that the discrete columns'
+        class shares match the data's, before any logit bias.
+
+        Rows generated under one condition are whole rows the generator made for it, its
+        joint structure intact; a logit bias instead moves one column's class in every row,
+        whatever the rest of the row says (more husbands, but among rows generated as
+        wives). So the mixture of conditions takes the drift first: ``P[c, k]``, the share of
+        class k in rows conditioned on c, is measured, and the mixture weights ``w`` minimise
+        the summed KL divergence of each column's real shares from ``w @ P`` by the EM
+        update of mixture weights. The bias rounds after it correct what remains, the
+        continuous columns' modes among it. On Adult (3 generators, 120 epochs), against
+        the bias alone: Column Pair Trends 0.947-0.950 -> 0.963-0.973, TSTR ROC AUC +0.001 to
+        +0.004.
+        """
+        sampler = self.sampler_
+        cat = [j for j, _ in self.transformer_.category_spans()]
+        per_class = max(32, rows // sampler.cond_dim)
+        plan = self._sampling_plan()
+        shares = np.empty((sampler.cond_dim, sampler.cond_dim))
+        for c in range(sampler.cond_dim):
+            made = self._generate(per_class, np.full(per_class, c), gen, plan)[0][:, cat]
+            shares[c] = (
+                np.bincount((made + sampler.offsets).ravel(), minlength=sampler.cond_dim)
+                / per_class
+            )
+        totals = np.bincount(sampler.column_of, weights=sampler.counts)[sampler.column_of]
+        real = sampler.counts / totals
+        w = sampler.original_mixture()
+        for _ in range(300):
+            ratio = real / np.maximum(w @ shares, 1e-12)
+            w = w * (shares @ ratio) / sampler.n_columns
+        sampler.set_mixture(w)
 
     def _parse_conditions(self, conditions: Mapping[str, object]) -> dict:
         if not isinstance(conditions, Mapping):
@@ -539,6 +579,8 @@ class TabularGAN:
         }
         tensors = {f"generator.{k}": v for k, v in self.generator_.state_dict().items()}
         tensors["class_bias"] = self.class_bias_
+        if self.sampler_.cond_dim:
+            tensors["condition_mixture"] = torch.from_numpy(self.sampler_.mixture)
         save_model(path, header, tensors)
 
     @classmethod
@@ -560,6 +602,9 @@ class TabularGAN:
             self.epochs_trained_ = len(self.history_)
             self._setup(cfg, counts=np.asarray(header["condition_counts"], dtype="int64"))
             self.class_bias_ = tensors.pop("class_bias").to(self.device_)
+            mixture = tensors.pop("condition_mixture", None)  # absent: files before it
+            if mixture is not None:
+                self.sampler_.set_mixture(mixture.cpu().numpy())
             state = {k.removeprefix("generator."): v for k, v in tensors.items()}
             self.generator_.load_state_dict(state, strict=True)
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:

@@ -3,7 +3,9 @@
 For a batch, CTGAN picks a discrete column uniformly, a class of it with probability
 proportional to log(1 + count) in training (so rare classes are seen) or to the count itself
 when generating (so samples keep the original frequencies), and a real row holding that class.
-Here every one of those draws is one array operation for the whole batch.
+Here every one of those draws is one array operation for the whole batch. Generation draws
+from ``mixture``: those original frequencies until calibration fits its own weights (see
+``TabularGAN._calibrate``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ class ConditionSampler:
         self.n_columns = len(self.widths)
         self.log_frequency = log_frequency
         self._train_cdf = self._cdf(np.log1p(self.counts) if log_frequency else self.counts)
-        self._original_cdf = self._cdf(self.counts)
+        self.column_of = np.repeat(np.arange(self.n_columns), self.widths)
+        self.set_mixture(None)
         self._rows = None
 
     @classmethod
@@ -79,6 +82,29 @@ class ConditionSampler:
         pick = (rng.random(batch) * self.counts[g]).astype("int64")
         return column, g, self._rows[self._start[g] + pick]
 
-    def sample_original(self, batch: int, rng: np.random.Generator):
-        """(column, class g) per row, classes by their frequency in the data."""
-        return self._draw(batch, rng, self._original_cdf)
+    def original_mixture(self) -> np.ndarray:
+        """Per condition class, the chance that generation conditions on it as CTGAN does:
+        a column uniformly, then a class by its frequency in the data."""
+        totals = np.bincount(self.column_of, weights=self.counts, minlength=self.n_columns)
+        return self.counts / np.maximum(totals[self.column_of], 1) / max(self.n_columns, 1)
+
+    def set_mixture(self, weights: np.ndarray | None) -> None:
+        """The chances of the condition classes at generation, one per class of the whole
+        conditional vector (non-negative, any scale); None restores ``original_mixture``."""
+        weights = self.original_mixture() if weights is None else np.asarray(weights, "float64")
+        if self.cond_dim == 0 and weights.shape == (0,):
+            self.mixture = self._mixture_cdf = weights
+            return
+        if weights.shape != (self.cond_dim,) or (weights < 0).any() or not weights.sum() > 0:
+            raise ValueError(
+                f"condition mixture must be {self.cond_dim} non-negative weights with a "
+                "positive sum"
+            )
+        self.mixture = weights / weights.sum()
+        self._mixture_cdf = np.cumsum(self.mixture)
+
+    def sample_mixture(self, batch: int, rng: np.random.Generator):
+        """(column, class g) per row, classes drawn from ``mixture``."""
+        g = np.searchsorted(self._mixture_cdf, rng.random(batch), side="right")
+        g = np.minimum(g, self.cond_dim - 1)  # float rounding can leave the cdf under 1
+        return self.column_of[g], g
