@@ -390,8 +390,9 @@ def test_refinement_takes_the_last_share_of_a_time_budget(mixed):
     switch = phases.index("refine")
     assert phases[switch:] == ["refine"] * (len(phases) - switch)
     # The switch comes once another epoch would overrun half of the budget (the transformer's
-    # fit counts too, so the GAN phase is under 2 s of epochs).
-    assert model.history_[switch - 1]["seconds"] < 2.0
+    # fit counts too): the last GAN epoch started within 2 s of training. (Where it ended
+    # depends on the host: on a loaded one an epoch can take longer than the one before.)
+    assert switch >= 2 and model.history_[switch - 2]["seconds"] < 2.0
 
 
 def test_auto_defaults_scale_with_table_size():
