@@ -491,9 +491,8 @@ class TabularGAN:
                 np.bincount((made + sampler.offsets).ravel(), minlength=sampler.cond_dim)
                 / per_class
             )
-        totals = np.bincount(sampler.column_of, weights=sampler.counts)[sampler.column_of]
-        real = sampler.counts / totals
         w = sampler.original_mixture()
+        real = w * sampler.n_columns  # each column's class shares in the data
         for _ in range(300):
             ratio = real / np.maximum(w @ shares, 1e-12)
             w = w * (shares @ ratio) / sampler.n_columns
