@@ -12,10 +12,12 @@ afterwards. The worker writes:
   seconds, the high-water RSS (VmHWM) of this process after the imports and after the fit,
   sampling times, and the path of the evaluation sample.
 
-Per-epoch times are taken the same way for both libraries: the module-level ``tqdm`` name that
-each training loop iterates over (``syngen.tabular.model.tqdm``, ``ctgan.synthesizers.ctgan.tqdm``)
-is wrapped so that a clock is read every time the loop asks for the next epoch. Nothing else in
-the training code is touched.
+Per-epoch times are taken the same way for every library: a clock is read as each epoch starts
+and once as the last one ends. syngen's models report those moments through ``fit(...,
+on_epoch=...)``; for the peers, the module-level ``tqdm`` name that their training loop iterates
+over (``ctgan.synthesizers.ctgan.tqdm``, ``deepecho.models.par.tqdm``) is wrapped so that the
+clock is read every time the loop asks for the next epoch. Nothing else in the training code is
+touched.
 """
 
 from __future__ import annotations
@@ -66,6 +68,24 @@ class _EpochClock:
         return getattr(self._bar, name)
 
 
+def _epoch_callback():
+    """syngen's ``on_epoch``: the same marks as ``_EpochClock``, the last epoch's end included."""
+    end: list[tuple[float, float]] = []
+
+    def on_epoch(epoch: int, record: dict | None) -> None:
+        mark = (time.perf_counter(), time.process_time())
+        if record is None:
+            _EpochClock.marks.append(mark)
+        else:
+            end[:] = [mark]
+
+    def close() -> None:
+        _EpochClock.marks.extend(end)
+        _EpochClock.finished = True
+
+    return on_epoch, close
+
+
 def _install_clock(module) -> None:
     real = module.tqdm
 
@@ -98,15 +118,15 @@ class _Phase:
 
 
 def _fit_syngen(spec: dict, df: pd.DataFrame):
-    import syngen.tabular.model as model_module
     from syngen import Metadata, TabularGAN
 
-    _install_clock(model_module)
     metadata = Metadata(dict(spec["kinds"]))
     model = TabularGAN(**spec["params"])
+    on_epoch, close = _epoch_callback()
 
     def fit():
-        model.fit(df, metadata)
+        model.fit(df, metadata, on_epoch=on_epoch)
+        close()
         return model
 
     def sample(n: int, seed: int) -> pd.DataFrame:
@@ -154,16 +174,21 @@ def _fit_sdv(spec: dict, df: pd.DataFrame):
 
 
 def _fit_doppelganger(spec: dict, df: pd.DataFrame):
-    import syngen.timeseries.model as model_module
     from syngen import DoppelGANger
 
-    _install_clock(model_module)
     model = DoppelGANger(**spec["params"])
+    on_epoch, close = _epoch_callback()
 
     def fit():
-        return model.fit(
-            df, entity=spec["entity"], time=spec["time"], attributes=spec["attributes"]
+        model.fit(
+            df,
+            entity=spec["entity"],
+            time=spec["time"],
+            attributes=spec["attributes"],
+            on_epoch=on_epoch,
         )
+        close()
+        return model
 
     def sample(n: int, seed: int) -> pd.DataFrame:
         return model.sample(n, seed=seed)

@@ -134,17 +134,16 @@ always ours/peer; the "better" column says which direction is good. Nothing is c
 earlier runs.
 
 - **Per-epoch seconds**: both libraries train the CTGAN paper's architecture (embedding 128,
-  generator and discriminator (256, 256), batch 500, pac 10, 1 discriminator step) on the
-  32,561 official training rows for the same number of epochs, each in its own process. The
-  loop of each library iterates over a `tqdm` object; the harness wraps that module-level name
-  (`syngen.tabular.model.tqdm`, `ctgan.synthesizers.ctgan.tqdm`) so a clock is read when each
-  epoch starts and when the loop ends. The transformer fit, encoding and network setup are
-  outside every epoch. SDV's figure is the median of its epochs. This host's speed drifts by
-  up to 30% within minutes, and the fits run one after another (syngen, SDV, then syngen's
-  equal-budget fit, which has the same architecture), so syngen's figure is the mean of the
-  median epochs of its two fits, one before SDV's and one after: a steady drift cancels.
-  The note under the table gives both medians (runs before c. 2026-11-23 used the first fit
-  alone).
+  generator and discriminator (256, 256), batch 500, pac 10, 1 discriminator step) on the 32,561
+  official training rows for the same number of epochs, each in its own process. The clock is read
+  when each epoch starts and when the last one ends: syngen reports those moments through
+  `fit(..., on_epoch=...)`; SDV's loop iterates over a `tqdm` object, and the harness wraps that
+  module-level name (`ctgan.synthesizers.ctgan.tqdm`). The transformer fit, encoding and network
+  setup are outside every epoch. SDV's figure is the median of its epochs. This host's speed
+  drifts by up to 30% within minutes, and the fits run one after another (syngen, SDV, then
+  syngen's equal-budget fit, which has the same architecture), so syngen's figure is the mean of
+  the median epochs of its two fits, one before SDV's and one after: a steady drift cancels. The
+  note under the table gives both medians (runs before c. 2026-11-23 used the first fit alone).
 - **Threads**: "default" lets torch, BLAS and OpenMP use every core (2 here) in both libraries;
   `--threads N` caps them at N for both. The machine is shared: when another process keeps a
   core busy, multi-threaded torch on 2 cores stalls in OpenMP and runs an order of magnitude

@@ -896,7 +896,7 @@ def _series_spec(
 ) -> dict:
     """How each library is fitted: DoppelGANger's architecture for both GANs, batch 100 (DGAN's
     default of 1,024 gives a few updates per epoch on these tables), DGAN's 400 epochs."""
-    from syngen.timeseries.data import Sequences
+    from syngen.timeseries.sequences import Sequences
 
     n = frame[entity].nunique()
     max_len = int(frame.groupby(entity).size().max())

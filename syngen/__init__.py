@@ -1,11 +1,10 @@
 """syngen: synthetic copies of sensitive tables and time series."""
 
-__version__ = "0.1.0"
-
 from .metadata import Metadata, MetadataError  # noqa: E402
 from .persistence import ModelFileError, load  # noqa: E402
 from .tabular import TabularConfig, TabularGAN  # noqa: E402
 from .timeseries import DoppelGANger, TimeSeriesConfig  # noqa: E402
+from .version import __version__  # noqa: E402
 
 # The report pulls in scikit-learn, sdmetrics and matplotlib: imported on first use only.
 _REPORT_NAMES = ("PrivacyThresholds", "Report", "ReportConfig", "evaluate")

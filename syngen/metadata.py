@@ -196,7 +196,7 @@ def _check_frame(df: object) -> None:
         raise MetadataError(f"data has duplicated column names {dup}; rename them")
 
 
-def resolve_metadata(metadata, data: pd.DataFrame) -> Metadata:
+def validated_metadata(metadata, data: pd.DataFrame) -> Metadata:
     """What a model's ``fit(data, metadata=...)`` accepts: None (detect), a Metadata, a dict or
     a JSON file path; validated against ``data``."""
     if metadata is None:

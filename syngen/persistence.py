@@ -15,9 +15,14 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from .io import atomic_path
+from .version import __version__
 
 FORMAT = "syngen-model"
-FORMAT_VERSION = 1
+# 2: every field a model reads is required (format 1 files could lack the condition mixture
+# and the time-series quantiles, which their loaders guessed).
+FORMAT_VERSION = 2
+# kind -> model class, filled by the models as they are defined (``model_kind``).
+MODEL_KINDS: dict[str, type] = {}
 
 
 class ModelFileError(ValueError):
@@ -25,8 +30,6 @@ class ModelFileError(ValueError):
 
 
 def save_model(path: str | Path, header: dict, tensors: dict[str, torch.Tensor]) -> None:
-    from . import __version__
-
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -38,7 +41,21 @@ def save_model(path: str | Path, header: dict, tensors: dict[str, torch.Tensor])
         save_file(tensors, str(tmp), metadata={FORMAT: json.dumps(header)})
 
 
-def load_model_file(path: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
+def model_kind(kind: str):
+    """Class decorator: files whose header says ``kind`` load as this class."""
+
+    def register(cls: type) -> type:
+        cls.kind = kind
+        MODEL_KINDS[kind] = cls
+        return cls
+
+    return register
+
+
+def read_model_file(
+    path: str | Path, kind: str | None = None
+) -> tuple[dict, dict[str, torch.Tensor]]:
+    """The header and tensors of a syngen model file; with ``kind``, it must hold that kind."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
@@ -60,19 +77,20 @@ def load_model_file(path: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
             f"{path}: model format version {version!r} is newer than this syngen reads "
             f"({FORMAT_VERSION}); upgrade syngen"
         )
+    if version < FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: written by an older syngen (model format {version}); this version reads "
+            f"format {FORMAT_VERSION}: fit the model again with this version"
+        )
+    found = header.get("kind")
+    if found not in MODEL_KINDS:
+        raise ModelFileError(f"{path}: unknown model kind {found!r}")
+    if kind is not None and found != kind:
+        raise ModelFileError(f"{path}: holds a {found!r} model, not a {kind} one")
     return header, tensors
 
 
 def load(path: str | Path):
     """Load any syngen model file and return the model of the right class."""
-    header, tensors = load_model_file(path)
-    kind = header.get("kind")
-    if kind == "tabular":
-        from .tabular import TabularGAN
-
-        return TabularGAN._from_file(header, tensors)
-    if kind == "timeseries":
-        from .timeseries import DoppelGANger
-
-        return DoppelGANger._from_file(header, tensors)
-    raise ModelFileError(f"{path}: unknown model kind {kind!r}")
+    header, tensors = read_model_file(path)
+    return MODEL_KINDS[header["kind"]]._from_file(header, tensors)

@@ -1,5 +1,5 @@
-"""What the GAN training loops share: the time budget, the generator's weight average and the
-optimizer.
+"""What the GAN training loops share: the epochs with their history and time budget, torch's
+generators seeded for one fit, the generator's weight average and the optimizer.
 
 ``WeightAverage``: the exponential moving average of a generator's weights (Polyak
 averaging). A GAN's generator never settles: each step moves it after the critic, and the
@@ -11,9 +11,12 @@ same 200 s fit.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 
 class WeightAverage:
@@ -96,11 +99,92 @@ class FusedAdam:
         )
 
 
-def over_budget(started: float, epoch_started: float, max_seconds: float | None) -> bool:
+def over_budget(
+    started: float, epoch_started: float, max_seconds: float | None, now: float | None = None
+) -> bool:
     """Whether another epoch as long as the last one would overrun ``max_seconds`` (counted
-    from ``started``, ``time.perf_counter()`` seconds): the budget is a limit that a
+    from ``started``; ``now`` defaults to ``time.perf_counter()``): the budget is a limit that a
     benchmark's equal-time comparison relies on, not a point to pass."""
     if max_seconds is None:
         return False
-    now = time.perf_counter()
+    now = time.perf_counter() if now is None else now
     return now - started + (now - epoch_started) > max_seconds
+
+
+class EpochLoop:
+    """The epochs of one fit: iterate over it, train, ``record`` the epoch's losses.
+
+    It stops early when another epoch would overrun ``max_seconds`` (``over_budget``), shows a
+    progress bar when ``verbose``, and calls ``on_epoch(epoch, None)`` as each epoch starts and
+    ``on_epoch(epoch, record)`` as it ends (a benchmark's clock, a caller's logging). Every
+    record's ``"seconds"`` is the time since ``started``, the start of the fit, in both models.
+    """
+
+    def __init__(
+        self,
+        epochs: int,
+        *,
+        started: float,
+        max_seconds: float | None,
+        verbose: bool = False,
+        on_epoch: Callable[[int, dict | None], None] | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.epochs = epochs
+        self.started = started
+        self.max_seconds = max_seconds
+        self.on_epoch = on_epoch
+        self.clock = clock
+        self.history: list[dict] = []
+        self._bar = tqdm(total=epochs, desc="fit", disable=not verbose)
+
+    def __iter__(self) -> Iterator[int]:
+        try:
+            for epoch in range(self.epochs):
+                self.epoch_started = self.clock()
+                if self.on_epoch is not None:
+                    self.on_epoch(epoch + 1, None)
+                yield epoch
+                if self.over_budget(self.max_seconds):
+                    break
+        finally:
+            self._bar.close()
+
+    def over_budget(self, max_seconds: float | None) -> bool:
+        """Whether another epoch like the last would end past ``max_seconds`` into the fit."""
+        return over_budget(self.started, self.epoch_started, max_seconds, self.clock())
+
+    def record(self, **values) -> dict:
+        """Append the epoch's record (its number, ``values``, the seconds into the fit)."""
+        record = {
+            "epoch": len(self.history) + 1,
+            **values,
+            "seconds": round(self.clock() - self.started, 3),
+        }
+        self.history.append(record)
+        self._bar.update(1)
+        losses = {k: f"{v:.3f}" for k, v in values.items() if isinstance(v, float)}
+        self._bar.set_postfix(g=losses.get("generator_loss"), d=losses.get("discriminator_loss"))
+        if self.on_epoch is not None:
+            self.on_epoch(record["epoch"], record)
+        return record
+
+
+@contextmanager
+def seeded(seed: int, device: torch.device):
+    """torch's global generators seeded with ``seed`` for the block, the caller's state
+    restored after: the CPU generator and, on a GPU, that device's.
+
+    Network initialisation (``nn.Linear``), dropout masks and the training noise draw from
+    torch's global generators; forking them confines a fit's draws to the fit, so that a
+    caller's own random stream is the same with or without a fit in between, and the same
+    seed gives the same fit. ``torch.manual_seed`` is not used: it reseeds every GPU, and only
+    the forked one would come back.
+    """
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.default_generator.manual_seed(seed)
+        if cuda:
+            with torch.cuda.device(cuda[0]):
+                torch.cuda.manual_seed(seed)
+        yield

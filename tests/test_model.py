@@ -7,6 +7,7 @@ from conftest import LEVELS, REGIONS, make_coded
 
 import syngen
 from syngen import ModelFileError, TabularConfig, TabularGAN
+from syngen.tabular.calibration import calibrate, fit_condition_mixture
 
 
 def test_sample_shapes_and_dtypes(mixed, fitted):
@@ -95,10 +96,10 @@ def test_calibration_brings_class_shares_to_the_data_and_stops_there():
     model = TabularGAN(epochs=3, batch_size=200, seed=0, calibrate=False).fit(df)
     assert max(distance(model).values()) > 0.1  # a short fit's marginals drift
     rounds = []
-    plan = model._sampling_plan
-    model._sampling_plan = lambda: rounds.append(1) or plan()
+    source = model._row_source
+    model._row_source = lambda gen: rounds.append(1) or source(gen)
     codes = model.transformer_.encode(df, np.random.default_rng(0)).codes
-    model._calibrate(codes, np.random.default_rng(1), max_rounds=16, tolerance=0.02)
+    calibrate(model, codes, np.random.default_rng(1), max_rounds=16, tolerance=0.02)
     assert 1 < len(rounds) < 16  # it stops once every span is within the tolerance
     assert max(distance(model).values()) < 0.02
 
@@ -118,7 +119,7 @@ def test_the_mixture_of_conditions_takes_the_drift_of_a_generator_that_follows_t
     before = drift(model)
     assert before > 0.1
     # Whole generated rows reweighted by their condition, no logit bias yet.
-    model._fit_condition_mixture(torch.Generator().manual_seed(0))
+    fit_condition_mixture(model, torch.Generator().manual_seed(0))
     assert drift(model) < 0.5 * before
     assert not model.class_bias_.any()
 
@@ -132,15 +133,20 @@ def test_seed_makes_fit_and_sample_reproducible(mixed):
 
 
 def test_noise_halves_drawn_on_two_threads_are_seeded_standard_normals():
+    from concurrent.futures import ThreadPoolExecutor
+
     import torch
 
-    from syngen.tabular.model import _cpu_standard_normal
+    from syngen.tabular.generation import standard_normal
 
     def draw(seed):
-        return _cpu_standard_normal(4001, 64, torch.Generator().manual_seed(seed))
+        with ThreadPoolExecutor(1) as worker:
+            return standard_normal(4001, 64, torch.Generator().manual_seed(seed), worker)
 
     z = draw(0)
     assert torch.equal(z, draw(0)) and not torch.equal(z, draw(1))
+    # Without a worker thread, the same values.
+    assert torch.equal(z, standard_normal(4001, 64, torch.Generator().manual_seed(0)))
     for half in (z[:2000], z[2000:]):  # each thread's half: mean 0, variance 1, no overlap
         assert abs(half.mean()) < 0.01 and abs(half.var() - 1) < 0.02
     pair = torch.stack([z[:2000].flatten(), z[2000:4000].flatten()])
@@ -176,7 +182,12 @@ def test_training_output_order_is_undone_even_when_training_fails(fitted):
 
     out = fitted.generator_.out
     weight, bias = out.weight.detach().clone(), out.bias.detach().clone()
-    with pytest.raises(KeyboardInterrupt), fitted._output_in_draw_order():
+    from syngen.tabular.draw_order import output_in_draw_order
+
+    with (
+        pytest.raises(KeyboardInterrupt),
+        output_in_draw_order(fitted.generator_, fitted.layout_),
+    ):
         assert torch.equal(out.weight, weight[fitted.layout_.draw_order])
         assert torch.equal(out.bias, bias[fitted.layout_.draw_order])
         raise KeyboardInterrupt
@@ -244,10 +255,10 @@ def test_save_load_gives_identical_samples(fitted, tmp_path):
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without CUDA")
 def test_a_model_trained_on_cuda_loads_and_samples_on_cpu(fitted, tmp_path):
-    from syngen.persistence import load_model_file, save_model
+    from syngen.persistence import read_model_file, save_model
 
     fitted.save(tmp_path / "cpu.syngen")
-    header, tensors = load_model_file(tmp_path / "cpu.syngen")
+    header, tensors = read_model_file(tmp_path / "cpu.syngen")
     header = {k: v for k, v in header.items() if k not in ("format", "format_version")}
     header["config"]["device"] = "cuda"  # as written by a fit on a GPU machine
     save_model(tmp_path / "gpu.syngen", header, tensors)
@@ -343,13 +354,37 @@ def test_bad_arguments(mixed, fitted):
         )
 
 
-def test_max_seconds_bounds_the_whole_fit(mixed):
-    import time
+class EpochClock:
+    """A fake clock for the time budget: each epoch takes exactly one second."""
 
-    start = time.perf_counter()
-    model = TabularGAN(epochs=10_000, batch_size=100, max_seconds=2, seed=0).fit(mixed)
-    assert 1 <= model.epochs_trained_ < 10_000
-    assert time.perf_counter() - start < 30  # the budget plus calibration, with CI slack
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def on_epoch(self, epoch: int, record: dict | None) -> None:
+        if record is None:  # an epoch starts: one second passes before it ends
+            self.now += 1.0
+
+
+def test_max_seconds_bounds_the_whole_fit(mixed):
+    clock = EpochClock()
+    model = TabularGAN(epochs=10_000, batch_size=100, max_seconds=4.5, seed=0)
+    model.clock = clock
+    model.fit(mixed, on_epoch=clock.on_epoch)
+    # After 4 one-second epochs another would end at 5 s, past the budget: the fit stops.
+    assert model.epochs_trained_ == 4
+    assert [r["seconds"] for r in model.history_] == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_on_epoch_is_called_as_each_epoch_starts_and_ends(mixed):
+    calls = []
+    model = TabularGAN(epochs=3, batch_size=100, seed=0)
+    model.fit(mixed, on_epoch=lambda epoch, record: calls.append((epoch, record)))
+    assert [(e, r is None) for e, r in calls] == [(1, True), (1, False), (2, True), (2, False),
+                                                  (3, True), (3, False)]  # fmt: skip
+    assert [r for _, r in calls if r is not None] == model.history_
 
 
 def test_the_last_epochs_refine_against_a_row_classifier(mixed, monkeypatch):
@@ -383,16 +418,14 @@ def test_the_last_epochs_refine_against_a_row_classifier(mixed, monkeypatch):
 
 
 def test_refinement_takes_the_last_share_of_a_time_budget(mixed):
-    cfg = TabularConfig(epochs=10_000, batch_size=100, max_seconds=4, refine_share=0.5, seed=0)
-    model = TabularGAN(cfg).fit(mixed)
-    phases = [r["phase"] for r in model.history_]
-    assert phases[0] == "gan" and phases[-1] == "refine"
-    switch = phases.index("refine")
-    assert phases[switch:] == ["refine"] * (len(phases) - switch)
-    # The switch comes once another epoch would overrun half of the budget (the transformer's
-    # fit counts too): the last GAN epoch started within 2 s of training. (Where it ended
-    # depends on the host: on a loaded one an epoch can take longer than the one before.)
-    assert switch >= 2 and model.history_[switch - 2]["seconds"] < 2.0
+    cfg = TabularConfig(epochs=10_000, batch_size=100, max_seconds=8, refine_share=0.5, seed=0)
+    clock = EpochClock()
+    model = TabularGAN(cfg)
+    model.clock = clock
+    model.fit(mixed, on_epoch=clock.on_epoch)
+    # The switch comes once another epoch would overrun half of the budget (4 s): after the
+    # fourth one-second epoch; the fit stops once another would overrun 8 s.
+    assert [r["phase"] for r in model.history_] == ["gan"] * 4 + ["refine"] * 4
 
 
 def test_auto_defaults_scale_with_table_size():
@@ -416,3 +449,63 @@ def test_trained_model_beats_independent_columns_on_pair_trends():
     baseline = quality_scores(test, independent_baseline(train, len(test), seed=0), meta)
     assert ours["column_pair_trends"] > baseline["column_pair_trends"]
     assert ours["column_shapes"] > 0.8
+
+
+def _rewrite_header(path, **changes):
+    """Rewrite the JSON header of a model file in place (a file as another writer left it)."""
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    with safe_open(str(path), "pt") as f:
+        header = json.loads(f.metadata()["syngen-model"])
+    header.update(changes)
+    save_file(load_file(str(path)), str(path), metadata={"syngen-model": json.dumps(header)})
+
+
+def test_a_file_of_the_older_format_is_refused_with_the_fix(fitted, tmp_path):
+    path = tmp_path / "old.syngen"
+    fitted.save(path)
+    _rewrite_header(path, format_version=1)
+    with pytest.raises(
+        ModelFileError, match=r"older syngen \(model format 1\).*fit the model again"
+    ):
+        syngen.load(path)
+
+
+def test_the_model_kind_decides_the_class_and_an_unknown_kind_is_refused(fitted, tmp_path):
+    from syngen.persistence import MODEL_KINDS
+
+    assert MODEL_KINDS == {"tabular": TabularGAN, "timeseries": syngen.DoppelGANger}
+    path = tmp_path / "model.syngen"
+    fitted.save(path)
+    assert type(syngen.load(path)) is TabularGAN
+    with pytest.raises(ModelFileError, match="not a timeseries one"):
+        syngen.DoppelGANger.load(path)
+    _rewrite_header(path, kind="diffusion")
+    with pytest.raises(ModelFileError, match="unknown model kind 'diffusion'"):
+        syngen.load(path)
+
+
+def test_a_fit_leaves_the_callers_random_streams_alone(mixed):
+    torch.manual_seed(123)
+    expected = torch.rand(5)
+    torch.manual_seed(123)
+    TabularGAN(epochs=1, batch_size=100, seed=0).fit(mixed)
+    assert torch.equal(torch.rand(5), expected)
+
+
+def test_sampling_leaves_no_thread_behind(fitted):
+    import threading
+
+    def noise_threads():
+        return [t for t in threading.enumerate() if t.name.startswith("syngen-noise")]
+
+    fitted.sample(3000, seed=0)
+    assert not noise_threads()
+    chunks = fitted.iter_samples(30_000, seed=0, batch_size=1000)
+    next(chunks)
+    assert noise_threads()  # while a stream is open, its source has one
+    chunks.close()
+    assert not noise_threads()

@@ -49,7 +49,7 @@ def test_generator_matches_the_plain_concatenating_network(training):
     exactly CTGAN's residual network on [z, one-hot cond]."""
     import torch
 
-    from syngen.tabular.networks import Generator
+    from syngen.tabular.generator import Generator
 
     torch.manual_seed(0)
     G = Generator(noise_dim=6, cond_dim=5, dims=(7, 4), out_dim=3)
@@ -69,7 +69,7 @@ def test_generator_matches_the_plain_concatenating_network(training):
 
 def interleaved_layout():
     """A scalar, two 3-class spans (one width group) and a 2-class span, interleaved."""
-    from syngen.tabular.networks import OutputLayout
+    from syngen.output_layout import OutputLayout
     from syngen.transform import Span
 
     return OutputLayout(
@@ -121,7 +121,7 @@ def test_condition_loss_is_the_cross_entropy_of_each_rows_conditioned_span():
     import torch
     import torch.nn.functional as F
 
-    from syngen.tabular.networks import ConditionLoss
+    from syngen.tabular.critics import ConditionLoss
 
     out = interleaved_layout()
     where = out.unpermute.tolist()  # layout column -> row in draw order
@@ -172,10 +172,10 @@ def test_row_discriminator_losses_are_logistic():
     import torch
     import torch.nn.functional as F
 
-    from syngen.tabular.networks import RowDiscriminator
+    from syngen.tabular.critics import RowClassifier
 
     torch.manual_seed(0)
-    critic = RowDiscriminator(6, (8, 8))
+    critic = RowClassifier(6, (8, 8))
     fake, real = torch.randn(5, 6), torch.randn(7, 6) + 1
     assert critic(fake).shape == (5,)
     labels = torch.cat([torch.zeros(5), torch.ones(7)])
@@ -219,7 +219,7 @@ def test_sampling_head_gives_the_generator_output_reordered_with_the_class_bias(
     computed transposed -- gives the training forward's output, rearranged."""
     import torch
 
-    from syngen.tabular.networks import Generator
+    from syngen.tabular.generator import Generator
 
     out = interleaved_layout()
     torch.manual_seed(0)
@@ -248,11 +248,11 @@ def test_critic_matches_a_dense_critic_and_autograd_double_backward():
     gradients) autograd's on the dense critic and interpolates with the same dropout masks."""
     import torch
 
-    from syngen.tabular.networks import Discriminator
+    from syngen.tabular.critics import PackCritic
 
     torch.manual_seed(0)
     pac, dim, cond_dim, packs = 4, 7, 5, 3
-    D = Discriminator(dim, cond_dim, (16, 8), pac)
+    D = PackCritic(dim, cond_dim, (16, 8), pac)
     real, fake = torch.randn(packs * pac, dim), torch.randn(packs * pac, dim)
     real_g, fake_g = torch.randint(0, cond_dim, (2, packs * pac))
     factors = []
@@ -309,9 +309,9 @@ def test_critic_matches_a_dense_critic_and_autograd_double_backward():
 def test_critic_dropout_keeps_half_the_units_scaled_by_two():
     import torch
 
-    from syngen.tabular.networks import Discriminator
+    from syngen.tabular.critics import PackCritic
 
-    D = Discriminator(3, 0, (8,), pac=1)
+    D = PackCritic(3, 0, (8,), pac=1)
     h = torch.ones(1000, 257)  # not a multiple of 32 units
     factor = D._factor(h)
     assert set(factor.unique().tolist()) == {0.0, 2.0}

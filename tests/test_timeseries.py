@@ -5,7 +5,8 @@ import pytest
 
 import syngen
 from syngen import DoppelGANger, ModelFileError, TimeSeriesConfig
-from syngen.timeseries.data import FeatureEncoder, Sequences
+from syngen.timeseries.features import StepFeatureEncoder
+from syngen.timeseries.sequences import Sequences
 
 SMALL = dict(
     attribute_dims=(32, 32),
@@ -87,7 +88,7 @@ def test_integer_time_and_window_cut_one_series():
 @pytest.mark.parametrize("per_entity", [True, False])
 def test_feature_encoding_scales_and_flags_lengths(sines, per_entity):
     seq = Sequences.from_long(sines, "sensor", "ts")
-    enc = FeatureEncoder().fit(seq, {"y": "numerical", "state": "categorical"}, per_entity)
+    enc = StepFeatureEncoder().fit(seq, {"y": "numerical", "state": "categorical"}, per_entity)
     feats, additional = enc.encode(seq)
     n_lengths = seq.lengths.max() - seq.lengths.min() + 1
     assert feats.shape == (60, 20, enc.dim_)
@@ -101,7 +102,7 @@ def test_feature_encoding_scales_and_flags_lengths(sines, per_entity):
     out = enc.decode(feats, additional, seq.lengths)
     np.testing.assert_allclose(out["y"], seq.features["y"], atol=1e-5)
     assert (out["state"] == seq.features["state"]).all()
-    back = FeatureEncoder.from_dict(enc.to_dict())
+    back = StepFeatureEncoder.from_dict(enc.to_dict())
     np.testing.assert_array_equal(back.decode(feats, additional, seq.lengths)["y"], out["y"])
 
 
@@ -120,7 +121,7 @@ def test_auto_normalization_is_chosen_per_column():
         }
     )
     seq = Sequences.from_long(df, "id", "step")
-    enc = FeatureEncoder().fit(seq, {"price": "numerical", "wave": "numerical"})
+    enc = StepFeatureEncoder().fit(seq, {"price": "numerical", "wave": "numerical"})
     assert enc.per_entity_ == ["price"] and enc.additional_dim == 2
 
 
@@ -141,25 +142,21 @@ def test_per_entity_levels_are_encoded_on_uniform_decorrelated_axes():
         }
     )
     seq = Sequences.from_long(df, "id", "step")
-    enc = FeatureEncoder().fit(seq, {"a": "numerical", "b": "numerical"}, per_entity=True)
+    enc = StepFeatureEncoder().fit(seq, {"a": "numerical", "b": "numerical"}, per_entity=True)
     feats, additional = enc.encode(seq)
     assert additional.shape == (n, 4)
     assert np.allclose(additional.min(axis=0), -1) and np.allclose(additional.max(axis=0), 1)
     assert np.abs(np.median(additional, axis=0)).max() < 0.05  # quantiles: no pile at -1
-    out = FeatureEncoder.from_dict(enc.to_dict()).decode(feats, additional, seq.lengths)
+    out = StepFeatureEncoder.from_dict(enc.to_dict()).decode(feats, additional, seq.lengths)
     for name in ("a", "b"):
         np.testing.assert_allclose(out[name], seq.features[name], rtol=1e-5)  # float32
 
+    # Format 1 encoders without quantiles were guessed at; now they are refused (the model file
+    # refuses format 1 as a whole, with the fix: refit).
     legacy = enc.to_dict()
     del legacy["quantiles"], legacy["rotation"]
-    old = FeatureEncoder.from_dict(legacy)
-    feats, additional = old.encode(seq)
-    lo, hi = seq.features["a"].min(axis=1), seq.features["a"].max(axis=1)
-    mid, r = (lo + hi) / 2, enc.ranges_["a"]
-    np.testing.assert_allclose(additional[:, 0], 2 * (mid - r[2]) / (r[3] - r[2]) - 1, atol=1e-5)
-    np.testing.assert_allclose(
-        old.decode(feats, additional, seq.lengths)["a"], seq.features["a"], rtol=1e-5
-    )
+    with pytest.raises(KeyError, match="quantiles"):
+        StepFeatureEncoder.from_dict(legacy)
 
 
 # ---- fit and sample -----------------------------------------------------------------------

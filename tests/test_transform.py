@@ -1,5 +1,3 @@
-import time
-
 import numpy as np
 import pandas as pd
 import pandas.testing as pdt
@@ -135,13 +133,15 @@ def test_cardinality_guard_bounds_width_and_keeps_tail_values():
     assert back["code"].isin(set(df["code"])).all()
 
 
-def test_wide_table_fits_fast():
+def test_wide_table_fits_every_column():
+    # Its speed is measured in benchmarks/ (transformer fit against SDV's), not here.
     rng = np.random.default_rng(0)
     df = pd.DataFrame(rng.normal(size=(20_000, 200)), columns=[f"c{i}" for i in range(200)])
-    start = time.perf_counter()
-    TableTransformer(seed=0).fit(df)
-    # Generous bound for CI noise; measured ~5x faster (benchmarks/ has the real figures).
-    assert time.perf_counter() - start < 60
+    t = TableTransformer(seed=0).fit(df)
+    assert [s.column for s in t.tanh_spans_] == list(df.columns)
+    assert {s.column for s in t.layout_ if s.role == "mode"} == set(df.columns)
+    back = t.inverse_transform(t.transform(df.head(500)))
+    assert (back - df.head(500)).abs().median().max() < 0.05
 
 
 def test_declared_but_unused_categories_are_not_classes():

@@ -45,14 +45,14 @@ def as_labels(s: pd.Series) -> np.ndarray:
     return s.where(s.notna(), NULL_LABEL).astype(str).to_numpy(dtype=object)
 
 
-class FeatureEncoder:
+class RowEncoder:
     """Fitted on real rows; ``max_levels`` most frequent categories kept, the rest pooled."""
 
     def __init__(self, metadata: Metadata, max_levels: int = 30) -> None:
         self.metadata = metadata
         self.max_levels = max_levels
 
-    def fit(self, df: pd.DataFrame, seed: int = 0) -> FeatureEncoder:
+    def fit(self, df: pd.DataFrame, seed: int = 0) -> RowEncoder:
         kinds = self.metadata.columns
         self.numeric_ = [c for c, k in kinds.items() if k in NUMERIC_KINDS]
         self.categorical_ = [c for c, k in kinds.items() if k in CATEGORY_KINDS]

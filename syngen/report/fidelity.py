@@ -20,7 +20,7 @@ from .features import (
     CATEGORY_KINDS,
     NULL_LABEL,
     NUMERIC_KINDS,
-    FeatureEncoder,
+    RowEncoder,
     as_labels,
     as_numbers,
 )
@@ -140,7 +140,7 @@ def coverage(
 def detection(
     real: pd.DataFrame,
     synthetic: pd.DataFrame,
-    encoder: FeatureEncoder,
+    encoder: RowEncoder,
     hashes: tuple[np.ndarray, np.ndarray],
     folds: int = 3,
     seed: int = 0,

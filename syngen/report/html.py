@@ -222,11 +222,24 @@ def _settings(sampling: dict) -> str:
 
 
 def render(report) -> str:
+    """The report as one self-contained HTML page (plots embedded as PNG)."""
     plt = _pyplot()
-    s, d, inputs = report.scores, report.details, report.inputs
+    sections = (_title, _cards, _privacy, _utility, _series, _fidelity, _method)
+    parts = [part for section in sections for part in section(plt, report)]
+    body = "\n".join(parts)
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<title>syngen report</title><style>{_CSS}</style></head>"
+        f"<body><main>{body}</main></body></html>"
+    )
+
+
+def _title(plt, report) -> list[str]:
+    """The title line and the privacy banner."""
+    inputs = report.inputs
     parts: list[str] = []
     add = parts.append
-
     holdout = inputs["holdout_rows"]
     add(
         f"<h1>Synthetic data report</h1><div class='muted'>syngen {_e(report.syngen_version)}"
@@ -254,7 +267,14 @@ def render(report) -> str:
             )
             + "</div>"
         )
+    return parts
 
+
+def _cards(plt, report) -> list[str]:
+    """The headline scores, one card each."""
+    s, d = report.scores, report.details
+    parts: list[str] = []
+    add = parts.append
     cards = [
         (_fmt(s.get("fidelity.quality")), "overall quality (1 = identical)"),
         (_fmt(s.get("fidelity.column_shapes")), "column shapes"),
@@ -276,8 +296,14 @@ def render(report) -> str:
         rate = s["privacy.exact_copy_rate"]
         cards.append((f"{100 * rate:.2f}%", "exact copies of training rows"))
     add("<div class='cards'>" + "".join(_card(v, label) for v, label in cards) + "</div>")
+    return parts
 
-    # Privacy
+
+def _privacy(plt, report) -> list[str]:
+    """The privacy verdicts and the distance-to-closest-record plot."""
+    d = report.details
+    parts: list[str] = []
+    add = parts.append
     add("<h2>Privacy</h2>")
     if report.verdicts:
         add(
@@ -304,8 +330,14 @@ def render(report) -> str:
         add(f"<div class='wide'>{_dcr_plot(plt, d['privacy']['dcr_histogram'])}</div>")
     else:
         add(f"<p>{_e(d.get('privacy', {}).get('note', ''))}</p>")
+    return parts
 
-    # Utility
+
+def _utility(plt, report) -> list[str]:
+    """Train-synthetic-test-real next to train-real-test-real."""
+    d = report.details
+    parts: list[str] = []
+    add = parts.append
     if "utility" in d:
         u = d["utility"]
         add(
@@ -314,8 +346,14 @@ def render(report) -> str:
             f"({_e(u['test_rows'])}).</p>"
         )
         add(f"<div class='wide'>{_utility_plot(plt, u)}</div>")
+    return parts
 
-    # Time series
+
+def _series(plt, report) -> list[str]:
+    """The time-series scores and plots (long tables only)."""
+    s, d = report.scores, report.details
+    parts: list[str] = []
+    add = parts.append
     if "series" in d:
         add(
             "<h2>Time series</h2><p>Whole entities compared: a recurrent classifier trying to "
@@ -340,8 +378,14 @@ def render(report) -> str:
             + "".join(_series_plots(plt, d["series"]))
             + "</div>"
         )
+    return parts
 
-    # Fidelity
+
+def _fidelity(plt, report) -> list[str]:
+    """Column distributions, associations, the least faithful pairs, per column."""
+    d, inputs = report.details, report.inputs
+    parts: list[str] = []
+    add = parts.append
     add("<h2>Fidelity</h2>")
     shape = {r["column"]: r["score"] for r in d["quality"]["column_shapes"]}
     add("<h3>Column distributions, real vs synthetic</h3><div class='grid'>")
@@ -390,8 +434,14 @@ def render(report) -> str:
         "<h3>Per column</h3><table><tr><th>column</th><th>kind</th><th>shape score</th>"
         f"<th>coverage</th><th>null share match</th></tr>{rows}</table>"
     )
+    return parts
 
-    # Method
+
+def _method(plt, report) -> list[str]:
+    """How the numbers were made."""
+    inputs = report.inputs
+    parts: list[str] = []
+    add = parts.append
     add(
         "<h2>How these numbers were made</h2><ul>"
         "<li>Quality: sdmetrics QualityReport (KS / TV complement per column, correlation and "
@@ -403,11 +453,4 @@ def render(report) -> str:
         f"<li>Sample sizes and seed: {_e(_settings(report.sampling))}</li>"
         f"<li>Excluded (id) columns: {_e(inputs['excluded_columns'] or 'none')}</li></ul>"
     )
-
-    body = "\n".join(parts)
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>syngen report</title><style>{_CSS}</style></head>"
-        f"<body><main>{body}</main></body></html>"
-    )
+    return parts

@@ -4,7 +4,7 @@ Every score compares the synthetic rows with the training rows *and* with a real
 generator never saw: a fresh real sample is what "nothing memorized" looks like, so each score
 comes with the value that sample gets (its baseline) and a verdict against a threshold.
 
-Distances are the mixed-type distance of ``features.FeatureEncoder``. Training and holdout rows
+Distances are the mixed-type distance of ``features.RowEncoder``. Training and holdout rows
 are never sub-sampled as reference sets: a copy of any training row must be found. Only the
 query side (synthetic rows; the members and non-members of the attack) is bounded.
 """
@@ -19,7 +19,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 
 from ..metadata import Metadata
-from .features import CATEGORY_KINDS, FeatureEncoder, as_labels, as_numbers
+from .features import CATEGORY_KINDS, RowEncoder, as_labels, as_numbers
 
 
 @dataclass
@@ -69,7 +69,7 @@ def privacy(
     train: pd.DataFrame,
     holdout: pd.DataFrame,
     synthetic: pd.DataFrame,
-    encoder: FeatureEncoder,
+    encoder: RowEncoder,
     hashes: dict[str, np.ndarray],
     thresholds: PrivacyThresholds,
     queries: int = 5_000,
@@ -80,7 +80,19 @@ def privacy(
     ``encoder`` is fitted on ``train``; ``hashes`` has the row hashes of all three frames.
     """
     rng = np.random.default_rng(seed)
-    t = thresholds
+    s, arrays, x_train, x_hold = _distance_scores(
+        train, holdout, synthetic, encoder, hashes, queries, rng
+    )
+    s["membership_auc"] = _membership_auc(x_train, x_hold, synthetic, encoder, queries, rng)
+    sizes = {"queries": len(arrays["dcr_synthetic"]), "holdout_queries": len(arrays["dcr_holdout"]),
+             "synthetic": len(synthetic), "holdout": len(holdout)}  # fmt: skip
+    return s, _verdicts(s, sizes, thresholds), arrays
+
+
+def _distance_scores(train, holdout, synthetic, encoder, hashes, queries, rng):
+    """Distances to the closest record (synthetic -> train, -> holdout; holdout -> train as
+    the baseline), near and exact copies, NNDR; the arrays the page plots, and the encoded
+    train and holdout rows."""
     x_train = encoder.distances(train)
     x_hold = encoder.distances(holdout)
     q = rng.choice(len(synthetic), min(queries, len(synthetic)), replace=False)
@@ -111,24 +123,35 @@ def privacy(
     train_set = hashes["train"]
     s["exact_copy_rate"] = float(np.isin(hashes["synthetic"], train_set).mean())
     s["exact_copy_baseline"] = float(np.isin(hashes["holdout"], train_set).mean())
+    arrays = {
+        "dcr_synthetic": dcr_syn,
+        "dcr_holdout": dcr_hold,
+        "dcr_synthetic_holdout": d_syn_hold,
+    }
+    return s, arrays, x_train, x_hold
 
+
+def _membership_auc(x_train, x_hold, synthetic, encoder, queries, rng) -> float:
+    """The ROC AUC of a distance-based membership attack (0.5: it learns nothing)."""
     # Membership inference: a training row (member) sits closer to its nearest synthetic row
     # than a holdout row (non-member) does, if the generator memorized. The attack scores a
     # row by minus that distance; its ROC AUC is 0.5 when it learns nothing. The synthetic
     # side is the reference set, so it is used whole.
-    m = min(queries, len(holdout), len(train))
-    members = rng.choice(len(train), m, replace=False)
-    others = rng.choice(len(holdout), m, replace=False)
+    m = min(queries, len(x_hold), len(x_train))
+    members = rng.choice(len(x_train), m, replace=False)
+    others = rng.choice(len(x_hold), m, replace=False)
     x_syn = encoder.distances(synthetic)
     d_members = _nearest(x_syn, x_train[members])[:, 0]
     d_others = _nearest(x_syn, x_hold[others])[:, 0]
-    s["membership_auc"] = float(
-        roc_auc_score(np.r_[np.ones(m), np.zeros(m)], -np.r_[d_members, d_others])
-    )
+    return float(roc_auc_score(np.r_[np.ones(m), np.zeros(m)], -np.r_[d_members, d_others]))
 
+
+def _verdicts(s: dict[str, float], sizes: dict[str, int], t: PrivacyThresholds) -> list[dict]:
+    """A plain-language verdict per privacy score, each against its baseline."""
+    closer, expected = s["closer_to_train_share"], s["closer_to_train_expected"]
     # A share over its baseline by less than sampling noise is not evidence: each limit is
     # the baseline plus the larger of the threshold and three standard errors.
-    n_q, n_h = len(dcr_syn), len(dcr_hold)
+    n_q, n_h = sizes["queries"], sizes["holdout_queries"]
     closer_limit = expected + max(t.closer_to_train_excess, 3 * _se(expected, n_q))
     near_limit = s["near_copy_baseline"] + max(
         t.near_copy_excess,
@@ -136,7 +159,8 @@ def privacy(
     )
     exact_limit = s["exact_copy_baseline"] + max(
         t.exact_copy_excess,
-        3 * _se(s["exact_copy_rate"], len(synthetic), s["exact_copy_baseline"], len(holdout)),
+        3
+        * _se(s["exact_copy_rate"], sizes["synthetic"], s["exact_copy_baseline"], sizes["holdout"]),
     )
     verdicts = [
         _verdict(
@@ -197,12 +221,7 @@ def privacy(
             f"at most {t.membership_auc:g}",
         ),
     ]
-    arrays = {
-        "dcr_synthetic": dcr_syn,
-        "dcr_holdout": dcr_hold,
-        "dcr_synthetic_holdout": d_syn_hold,
-    }
-    return s, verdicts, arrays
+    return verdicts
 
 
 def _se(p: float, n: int, p0: float | None = None, n0: int | None = None) -> float:
@@ -236,7 +255,7 @@ def attribute_inference(
     holdout rows (what the attacker would get from the population anyway)."""
     kind = metadata.columns[sensitive]
     known = Metadata({c: k for c, k in metadata.columns.items() if c != sensitive})
-    encoder = FeatureEncoder(known).fit(train, seed)
+    encoder = RowEncoder(known).fit(train, seed)
     nn = NearestNeighbors(n_neighbors=1, algorithm="brute").fit(encoder.distances(synthetic))
     rng = np.random.default_rng(seed)
     m = min(queries, len(train), len(holdout))

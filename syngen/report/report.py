@@ -20,10 +20,11 @@ import pandas as pd
 
 from ..io import atomic_path
 from ..metadata import Metadata, MetadataError, as_metadata
+from ..version import __version__
 from .features import (
     NULL_LABEL,
     NUMERIC_KINDS,
-    FeatureEncoder,
+    RowEncoder,
     as_labels,
     as_numbers,
     row_hashes,
@@ -183,7 +184,7 @@ def _jsonable(x):
 
 
 # ---- inputs -----------------------------------------------------------------------------
-def _resolve_metadata(metadata, real: pd.DataFrame) -> tuple[Metadata, pd.DataFrame]:
+def _metadata_and_parsed_real(metadata, real: pd.DataFrame) -> tuple[Metadata, pd.DataFrame]:
     """The metadata, and ``real`` with text columns declared numeric or datetime parsed
     (a CSV has no dtypes, so a declared kind is how its dates become dates)."""
     if metadata is None:
@@ -281,9 +282,69 @@ def evaluate(
     ``entity`` and ``time``: the tables are long time series (one row per entity and step);
     adds the time-series scores (``attributes``: the static columns, detected if None).
     """
-    from .. import __version__
-
     config = config or ReportConfig()
+    metadata, real = _checked_inputs(
+        real, metadata, holdout=holdout, target=target, sensitive=sensitive, entity=entity,
+        time=time,
+    )  # fmt: skip
+    rng = np.random.default_rng(config.seed)
+    real_n = _normalize(real, "real", metadata)
+    syn_n = _normalize(synthetic, "synthetic", metadata)
+    hold_n = None if holdout is None else _normalize(holdout, "holdout", metadata)
+    scored = Metadata({c: k for c, k in metadata.columns.items() if k != "id"})
+    scores: dict[str, float | None] = {}
+    details: dict = {}
+    # The order of the parts is the order of their draws from ``rng``: it fixes the scores.
+    encoder, rows_used = _fidelity(real_n, syn_n, scored, config, rng, scores, details)
+    if entity is not None:
+        from .timeseries import series_scores
+
+        series, details["series"] = series_scores(
+            real,
+            synthetic,
+            entity,
+            time,
+            attributes,
+            seed=config.seed,
+            iterations=config.series_iterations,
+            repeats=config.series_repeats,
+        )
+        scores.update(series)
+    if target is not None:
+        _utility(real_n, syn_n, hold_n, scored, target, config, rng, scores, details)
+    verdicts = _privacy(
+        real_n, syn_n, hold_n, scored, encoder, sensitive, entity is not None, config, scores,
+        details,
+    )  # fmt: skip
+    inputs = {
+        "real_rows": len(real),
+        "synthetic_rows": len(synthetic),
+        "holdout_rows": None if holdout is None else len(holdout),
+        "columns": metadata.to_dict()["columns"],
+        "excluded_columns": [c for c, k in metadata.columns.items() if k == "id"],
+        "target": target,
+        "sensitive": sensitive,
+        "entity": entity,
+        "time": time,
+    }
+    sampling = {k: v for k, v in asdict(config).items() if k != "thresholds"}
+    sampling["thresholds"] = config.thresholds.to_dict()
+    sampling["rows_used"] = rows_used
+    return Report(
+        scores=scores,
+        verdicts=verdicts,
+        details=_jsonable(details),
+        inputs=inputs,
+        sampling=sampling,
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        syngen_version=__version__,
+    )
+
+
+def _checked_inputs(
+    real, metadata, *, holdout, target, sensitive, entity, time
+) -> tuple[Metadata, pd.DataFrame]:
+    """The metadata and the real table as the scores read them, every argument checked."""
     if not isinstance(real, pd.DataFrame):
         raise TypeError(f"real must be a pandas DataFrame, got {type(real).__name__}")
     if (entity is None) != (time is None):
@@ -301,7 +362,7 @@ def evaluate(
         metadata = as_metadata(metadata).columns if metadata is not None else {}
         metadata = {**Metadata.detect(real, {entity: "id"}).columns, **metadata, entity: "id"}
     try:
-        metadata, real = _resolve_metadata(metadata, real)
+        metadata, real = _metadata_and_parsed_real(metadata, real)
     except MetadataError as exc:
         raise ValueError(f"real table: {exc}") from exc
     for arg, col in (("target", target), ("sensitive", sensitive)):
@@ -309,23 +370,18 @@ def evaluate(
             raise ValueError(f"{arg} column {col!r} is not in the real table")
         if col is not None and metadata.columns[col] in ("id", "constant"):
             raise ValueError(f"{arg} column {col!r} is an {metadata.columns[col]} column")
-    rng = np.random.default_rng(config.seed)
-
-    real_n = _normalize(real, "real", metadata)
-    syn_n = _normalize(synthetic, "synthetic", metadata)
-    hold_n = None if holdout is None else _normalize(holdout, "holdout", metadata)
-    scored = Metadata({c: k for c, k in metadata.columns.items() if k != "id"})
-    plotted = [c for c, k in scored.columns.items() if k != "constant"]
     if sensitive is not None and holdout is None:
         raise ValueError(
             "sensitive needs a holdout: attribute inference compares training "
             "rows with holdout rows"
         )
+    return metadata, real
 
-    scores: dict[str, float | None] = {}
-    details: dict = {}
 
-    # Fidelity
+def _fidelity(real_n, syn_n, scored, config, rng, scores, details):
+    """sdmetrics quality, coverage, detection, the plotted distributions and associations;
+    the encoder fitted on the real rows (the privacy scores use it too), and the rows used."""
+    plotted = [c for c, k in scored.columns.items() if k != "constant"]
     real_q = _sample(real_n, config.quality_rows, rng)
     syn_q = _sample(syn_n, config.quality_rows, rng)
     quality, details["quality"] = quality_details(real_q, syn_q, _sdmetrics_kinds(scored))
@@ -335,7 +391,7 @@ def evaluate(
     scores["fidelity.category_coverage"] = _mean(cov["category"].values())
     scores["fidelity.range_coverage"] = _mean(cov["range"].values())
     scores["fidelity.missing_values"] = _mean(cov["missing"].values())
-    encoder = FeatureEncoder(scored).fit(real_n, config.seed)
+    encoder = RowEncoder(scored).fit(real_n, config.seed)
     real_d = _sample(real_n, config.detection_rows, rng)
     syn_d = _sample(syn_n, config.detection_rows, rng)
     det = detection(
@@ -355,51 +411,44 @@ def evaluate(
         "real": association_matrix(real_q, plotted, scored, real_q),
         "synthetic": association_matrix(syn_q, plotted, scored, real_q),
     }
+    rows_used = {"quality": [len(real_q), len(syn_q)], "detection": [len(real_d), len(syn_d)]}
+    return encoder, rows_used
 
-    # Time series
-    if entity is not None:
-        from .timeseries import series_scores
 
-        series, details["series"] = series_scores(
-            real,
-            synthetic,
-            entity,
-            time,
-            attributes,
-            seed=config.seed,
-            iterations=config.series_iterations,
-            repeats=config.series_repeats,
-        )
-        scores.update(series)
+def _utility(real_n, syn_n, hold_n, scored, target, config, rng, scores, details) -> None:
+    """Train-synthetic-test-real against train-real-test-real, tested on the holdout (else on
+    a fifth of the real rows, which the generator saw)."""
+    if hold_n is not None:
+        train_u, test_u, test_note = real_n, hold_n, "holdout"
+    else:
+        test_idx = rng.random(len(real_n)) < 0.2
+        train_u, test_u = real_n[~test_idx], real_n[test_idx]
+        test_note = "20% of the real rows (the generator saw them: prefer a holdout)"
+    u = utility(
+        _sample(train_u, config.utility_rows, rng),
+        _sample(syn_n, config.utility_rows, rng),
+        test_u,
+        scored,
+        target,
+        seed=config.seed,
+    )
+    u["test_rows"] = test_note
+    details["utility"] = u
+    scores.update({f"utility.{k}": v for k, v in u.items() if isinstance(v, float)})
 
-    # Utility
-    if target is not None:
-        if hold_n is not None:
-            train_u, test_u, test_note = real_n, hold_n, "holdout"
-        else:
-            test_idx = rng.random(len(real_n)) < 0.2
-            train_u, test_u = real_n[~test_idx], real_n[test_idx]
-            test_note = "20% of the real rows (the generator saw them: prefer a holdout)"
-        u = utility(
-            _sample(train_u, config.utility_rows, rng),
-            _sample(syn_n, config.utility_rows, rng),
-            test_u,
-            scored,
-            target,
-            seed=config.seed,
-        )
-        u["test_rows"] = test_note
-        details["utility"] = u
-        scores.update({f"utility.{k}": v for k, v in u.items() if isinstance(v, float)})
 
-    # Privacy
-    verdicts: list[dict] = []
+def _privacy(
+    real_n, syn_n, hold_n, scored, encoder, sensitive, series, config, scores, details
+) -> list[dict]:
+    """The privacy scores and their verdicts: against the holdout when there is one (else
+    only the exact-copy rate); none yet for time series."""
     hashes = {"train": row_hashes(real_n, scored), "synthetic": row_hashes(syn_n, scored)}
-    if entity is not None:
+    if series:
         details["privacy"] = {
             "note": "privacy scores for time-series entities are not computed yet"
         }
-    elif hold_n is None:
+        return []
+    if hold_n is None:
         scores["privacy.exact_copy_rate"] = float(
             np.isin(hashes["synthetic"], hashes["train"]).mean()
         )
@@ -407,60 +456,34 @@ def evaluate(
             "note": "no holdout given: privacy verdicts need real rows the "
             "generator never saw (--holdout)"
         }
-    else:
-        hashes["holdout"] = row_hashes(hold_n, scored)
-        p, verdicts, arrays = privacy(
+        return []
+    hashes["holdout"] = row_hashes(hold_n, scored)
+    p, verdicts, arrays = privacy(
+        real_n,
+        hold_n,
+        syn_n,
+        encoder,
+        hashes,
+        config.thresholds,
+        queries=config.privacy_queries,
+        seed=config.seed,
+    )
+    scores.update({f"privacy.{k}": v for k, v in p.items()})
+    details["privacy"] = {"dcr_histogram": _dcr_histogram(arrays)}
+    if sensitive is not None:
+        a, verdict = attribute_inference(
             real_n,
             hold_n,
             syn_n,
-            encoder,
-            hashes,
+            scored,
+            sensitive,
             config.thresholds,
             queries=config.privacy_queries,
             seed=config.seed,
         )
-        scores.update({f"privacy.{k}": v for k, v in p.items()})
-        details["privacy"] = {"dcr_histogram": _dcr_histogram(arrays)}
-        if sensitive is not None:
-            a, verdict = attribute_inference(
-                real_n,
-                hold_n,
-                syn_n,
-                scored,
-                sensitive,
-                config.thresholds,
-                queries=config.privacy_queries,
-                seed=config.seed,
-            )
-            scores.update({f"privacy.{k}": v for k, v in a.items()})
-            verdicts.append(verdict)
-
-    inputs = {
-        "real_rows": len(real),
-        "synthetic_rows": len(synthetic),
-        "holdout_rows": None if holdout is None else len(holdout),
-        "columns": metadata.to_dict()["columns"],
-        "excluded_columns": [c for c, k in metadata.columns.items() if k == "id"],
-        "target": target,
-        "sensitive": sensitive,
-        "entity": entity,
-        "time": time,
-    }
-    sampling = {k: v for k, v in asdict(config).items() if k != "thresholds"}
-    sampling["thresholds"] = config.thresholds.to_dict()
-    sampling["rows_used"] = {
-        "quality": [len(real_q), len(syn_q)],
-        "detection": [len(real_d), len(syn_d)],
-    }
-    return Report(
-        scores=scores,
-        verdicts=verdicts,
-        details=_jsonable(details),
-        inputs=inputs,
-        sampling=sampling,
-        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        syngen_version=__version__,
-    )
+        scores.update({f"privacy.{k}": v for k, v in a.items()})
+        verdicts.append(verdict)
+    return verdicts
 
 
 def _sdmetrics_kinds(metadata: Metadata) -> Metadata:

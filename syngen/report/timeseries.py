@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from ..metadata import Metadata
-from ..timeseries.data import Sequences
+from ..timeseries.sequences import Sequences
 from .features import NULL_LABEL, as_labels
 from .fidelity import association_matrix, quality_details
 

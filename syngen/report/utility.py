@@ -13,7 +13,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.metrics import f1_score, r2_score, roc_auc_score
 
 from ..metadata import Metadata
-from .features import CATEGORY_KINDS, FeatureEncoder, as_labels, as_numbers
+from .features import CATEGORY_KINDS, RowEncoder, as_labels, as_numbers
 
 
 def task_of(metadata: Metadata, target: str, real: pd.DataFrame) -> str:
@@ -39,7 +39,7 @@ def utility(
     """TSTR and TRTR scores on ``test_real`` and their ratios (TSTR / TRTR)."""
     task = task_of(metadata, target, train_real)
     features = Metadata({c: k for c, k in metadata.columns.items() if c != target})
-    encoder = FeatureEncoder(features, max_levels=250).fit(train_real, seed)
+    encoder = RowEncoder(features, max_levels=250).fit(train_real, seed)
     x_test, mask = encoder.tree_features(test_real)
     out: dict[str, float | str] = {"task": task, "target": target}
     if task == "regression":

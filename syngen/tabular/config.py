@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
+
+from ..estimator import ModelConfig
 
 
 @dataclass
-class TabularConfig:
+class TabularConfig(ModelConfig):
     """Everything that shapes a TabularGAN fit.
 
     ``batch_size``, ``epochs`` and ``pac`` left as ``None`` are chosen from the number of rows
@@ -71,14 +73,9 @@ class TabularConfig:
             raise ValueError(
                 f"batch_size ({self.batch_size}) must be a multiple of pac ({self.pac})"
             )
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if not 0.0 <= self.refine_share < 1.0:
             raise ValueError(f"refine_share must be in [0, 1), got {self.refine_share}")
-        if self.max_seconds is not None and self.max_seconds <= 0:
-            raise ValueError(f"max_seconds must be positive, got {self.max_seconds}")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}")
+        self._check_common()
 
     def resolved(self, n_rows: int) -> TabularConfig:
         """A copy with the size-dependent defaults filled in for a table of ``n_rows``."""
@@ -96,17 +93,3 @@ class TabularConfig:
             # credit, 800 rows, TSTR AUC over 5 seeds: 0.763 with 8,000, 0.735 with 4,000).
             epochs = max(300, math.ceil(8000 / steps_per_epoch)) if n_rows < 4000 else 300
         return replace(self, batch_size=batch, epochs=epochs, pac=pac)
-
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        out["generator_dims"] = list(self.generator_dims)
-        out["discriminator_dims"] = list(self.discriminator_dims)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TabularConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown TabularConfig fields {unknown}; known: {sorted(known)}")
-        return cls(**data)

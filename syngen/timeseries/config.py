@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
+
+from ..estimator import ModelConfig
 
 
 @dataclass
-class TimeSeriesConfig:
+class TimeSeriesConfig(ModelConfig):
     """Everything that shapes a DoppelGANger fit.
 
     ``sample_len`` (time steps emitted per recurrent cell, the paper's "batch generation") left
@@ -16,7 +18,7 @@ class TimeSeriesConfig:
 
     ``auto_normalize``: scale numeric features per entity (the paper's auto-normalization,
     True), with the column's global range (False), or choose per column (None; see
-    ``FeatureEncoder``). ``difference_weight``: the main critic also sees each step's change
+    ``StepFeatureEncoder``). ``difference_weight``: the main critic also sees each step's change
     times this weight; real step changes are small next to the values, and scaled up they let
     the critic punish jittery sequences early (on Sines, at the same budget, the generated
     step-to-step roughness fell from 9x the real one to 3.5x with 5 and 1.4x with 20, but 20
@@ -78,12 +80,7 @@ class TimeSeriesConfig:
         for name in ("gradient_penalty", "aux_weight", "difference_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
-        if self.max_seconds is not None and self.max_seconds <= 0:
-            raise ValueError(f"max_seconds must be positive, got {self.max_seconds}")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}")
+        self._check_common()
 
     def resolved(self, n_sequences: int, max_len: int) -> TimeSeriesConfig:
         """A copy with ``sample_len`` and ``batch_size`` fitted to the data."""
@@ -93,17 +90,3 @@ class TimeSeriesConfig:
             sample_len=min(sample_len, max_len),
             batch_size=min(self.batch_size, n_sequences),
         )
-
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        for name in ("attribute_dims", "discriminator_dims", "aux_discriminator_dims"):
-            out[name] = list(out[name])
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TimeSeriesConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown TimeSeriesConfig fields {unknown}; known: {sorted(known)}")
-        return cls(**data)

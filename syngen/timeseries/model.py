@@ -2,52 +2,46 @@
 
 Data flow: ``Sequences.from_long`` splits the long frame into one attribute row per entity and
 padded feature arrays; a ``TableTransformer`` encodes the attributes exactly as the tabular
-model encodes columns; ``FeatureEncoder`` encodes the features per step (per-entity min/max
-scaling, whose midpoints and half-ranges become generated "additional attributes").
-``SequenceGenerator`` generates all three; a critic on everything and an auxiliary critic on
-the (additional) attributes alone train it with WGAN-GP. Sampling runs the chain backwards.
+model encodes columns; ``StepFeatureEncoder`` encodes the features per step (per-entity
+min/max scaling, whose midpoints and half-ranges become generated "additional attributes").
+``SequenceGenerator`` generates all three; ``Trainer`` trains it against a critic on everything
+and an auxiliary critic on the (additional) attributes alone (WGAN-GP). Sampling runs the chain
+backwards.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
-from ..device import resolve_device
-from ..metadata import Metadata, is_null, parse_value, resolve_metadata
-from ..persistence import ModelFileError, load_model_file, save_model
-from ..training import WeightAverage, over_budget
+from ..conditions import parse_conditions, rows_matching
+from ..estimator import Synthesizer
+from ..metadata import Metadata, validated_metadata
+from ..persistence import model_kind
 from ..transform import TableTransformer
-from ..transform.categorical import CategoricalTransform
 from .config import TimeSeriesConfig
-from .data import FeatureEncoder, Sequences
-from .networks import Critic, SequenceGenerator
+from .features import StepFeatureEncoder
+from .networks import SequenceGenerator
+from .sequences import Sequences
+from .trainer import Trainer
 
 _SAMPLE_BATCH = 1_000
 
 
-class DoppelGANger:
+@model_kind("timeseries")
+class DoppelGANger(Synthesizer):
     """Time-series GAN: learns entities (static attributes + variable-length sequences).
 
     >>> model = DoppelGANger(epochs=200, seed=0).fit(df, entity="id", time="ts")  # doctest: +SKIP
     >>> model.sample(100)  # a long frame like df  # doctest: +SKIP
     """
 
-    def __init__(self, config: TimeSeriesConfig | None = None, **overrides) -> None:
-        if config is not None and not isinstance(config, TimeSeriesConfig):
-            raise TypeError(f"config must be a TimeSeriesConfig, got {type(config).__name__}")
-        base = config or TimeSeriesConfig()
-        try:
-            self.config = replace(base, **overrides) if overrides else base
-        except TypeError as exc:
-            raise TypeError(f"unknown DoppelGANger option: {exc}") from None
+    config_class = TimeSeriesConfig
+    fit_call = "fit(df, ...)"
 
     # ---- fit ----------------------------------------------------------------------------
     def fit(
@@ -58,6 +52,8 @@ class DoppelGANger:
         attributes: list[str] | None = None,
         window: int | None = None,
         metadata: Metadata | Mapping | str | Path | None = None,
+        *,
+        on_epoch: Callable[[int, dict | None], None] | None = None,
     ) -> DoppelGANger:
         """Learn the long frame ``data`` (one row per entity and time step).
 
@@ -65,21 +61,20 @@ class DoppelGANger:
         the other columns are the time-varying features. ``window=L``: ``data`` is one long
         series without an entity column, cut into sequences of ``L`` rows (see
         ``Sequences.from_long``). ``metadata`` overrides the detected column kinds.
+        ``on_epoch(epoch, record)`` is called as each epoch starts (record None) and ends.
         """
-        started = _now()
+        started = self.clock()
         seq = Sequences.from_long(data, entity, time, attributes, window)
-        kinds = resolve_metadata(metadata, data).columns
+        kinds = validated_metadata(metadata, data).columns
         cfg = self.config.resolved(len(seq.entities), seq.max_len)
-        self.config_ = cfg
-        self.device_ = resolve_device(cfg.device)
-        rng = np.random.default_rng(cfg.seed)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(rng.integers(2**31)))
+        rng = self._begin_fit(cfg)
+        with self._seeded(rng):
             self._learn_schema(seq, kinds, rng)
             attr = self._encode_attributes(seq.attributes, rng)
             features, additional = self.features_.encode(seq)
-            self._setup(cfg)
-            self._train(cfg, attr, additional, features, rng, started)
+            self._build()
+            trainer = Trainer(self.generator_, cfg, (attr, additional, features), rng, self.device_)
+            trainer.run(self._epochs(cfg, started, on_epoch))
         return self
 
     def _learn_schema(self, seq: Sequences, kinds: dict, rng: np.random.Generator) -> None:
@@ -110,15 +105,15 @@ class DoppelGANger:
             self.attribute_transformer_ = TableTransformer(
                 meta, max_modes=cfg.max_modes, seed=int(rng.integers(2**31))
             ).fit(seq.attributes)
-        self.features_ = FeatureEncoder().fit(seq, kinds, cfg.auto_normalize)
+        self.features_ = StepFeatureEncoder().fit(seq, kinds, cfg.auto_normalize)
 
     def _encode_attributes(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         if self.attribute_transformer_ is None:
             return np.zeros((len(frame), 0), "float32")
         return self.attribute_transformer_.transform(frame, rng)
 
-    def _setup(self, cfg: TimeSeriesConfig) -> None:
-        tt = self.attribute_transformer_
+    def _build(self) -> None:
+        cfg, tt = self.config_, self.attribute_transformer_
         self.generator_ = SequenceGenerator(
             tt.layout_ if tt is not None else [],
             self.features_.additional_layout_,
@@ -132,93 +127,6 @@ class DoppelGANger:
             feature_hidden=cfg.feature_hidden,
             feature_layers=cfg.feature_layers,
         ).to(self.device_)
-
-    def _train(self, cfg, attr, additional, features, rng: np.random.Generator, started: float):
-        dev = self.device_
-        real_all = [torch.from_numpy(x).float().to(dev) for x in (attr, additional, features)]
-        n, b = len(attr), cfg.batch_size
-        G = self.generator_
-        static_dim = G.attribute_dim + G.additional_dim
-        steps, dim = features.shape[1], features.shape[2]
-        diff = cfg.difference_weight
-        D = Critic(static_dim + (steps + (steps - 1) * (diff > 0)) * dim, cfg.discriminator_dims)
-        D_aux = Critic(static_dim, cfg.aux_discriminator_dims) if static_dim else None
-        critics = [D] + ([D_aux] if D_aux is not None else [])
-        for c in critics:
-            c.to(dev)
-        opt_g = torch.optim.Adam(G.parameters(), lr=cfg.generator_lr, betas=(0.5, 0.999))
-        opt_d = torch.optim.Adam(
-            [p for c in critics for p in c.parameters()],
-            lr=cfg.discriminator_lr,
-            betas=(0.5, 0.999),
-        )
-        alpha, gp = cfg.aux_weight, cfg.gradient_penalty
-
-        def withdiff(parts):  # the critic also sees each step's change, scaled up
-            if not diff:
-                return parts
-            f = parts[2]
-            # Within the sequence only: the drop to the zero padding is no change of the data
-            # (scaled up, it would drown the length in the critic's input).
-            alive = (f[:, 1:, -2] + f[:, 1:, -1])[..., None]
-            return [*parts, diff * (f[:, 1:] - f[:, :-1]) * alive]
-
-        def score(parts):  # loss weight: main critic + alpha * auxiliary critic (static parts)
-            out = D(*parts).mean()
-            return out + alpha * D_aux(*parts[:2]).mean() if D_aux is not None else out
-
-        average = WeightAverage(G, cfg.ema_decay) if cfg.ema_decay else None
-        self.history_ = []
-        bar = tqdm(range(cfg.epochs), desc="fit", disable=not cfg.verbose)
-        for epoch in bar:
-            epoch_started = _now()
-            sum_g = torch.zeros((), device=dev)  # summed on the device: no sync per step
-            sum_d = torch.zeros((), device=dev)
-            order = rng.permutation(n)
-            steps = max(1, n // b)
-            for k in range(steps):
-                idx = torch.from_numpy(order[k * b : (k + 1) * b]).to(dev)
-                real = [x[idx] for x in real_all]
-                fa = G.generate_attributes(b, cfg.gumbel_tau)
-                fb, ff, _ = G(fa, cfg.gumbel_tau)
-                fake = [fa, fb, ff]
-                detached = [x.detach() for x in fake]
-                real, detached = withdiff(real), withdiff(detached)  # once per step
-                loss_d = score(detached) - score(real)
-                penalty = D.gradient_penalty(real, detached, gp)
-                if D_aux is not None:
-                    penalty = penalty + alpha * D_aux.gradient_penalty(real[:2], detached[:2], gp)
-                opt_d.zero_grad(set_to_none=True)
-                (loss_d + penalty).backward()
-                opt_d.step()
-                for c in critics:
-                    c.requires_grad_(False)
-                loss_g = -score(withdiff(fake))
-                for c in critics:
-                    c.requires_grad_(True)
-                opt_g.zero_grad(set_to_none=True)
-                loss_g.backward()
-                opt_g.step()
-                if average is not None:
-                    average.update(G)
-                sum_g += loss_g.detach()
-                sum_d += loss_d.detach()
-            record = {
-                "epoch": epoch + 1,
-                "generator_loss": float(sum_g) / steps,
-                "discriminator_loss": float(sum_d) / steps,
-                "seconds": round(_now() - started, 3),
-            }
-            self.history_.append(record)
-            bar.set_postfix(
-                g=f"{record['generator_loss']:.3f}", d=f"{record['discriminator_loss']:.3f}"
-            )
-            if over_budget(started, epoch_started, cfg.max_seconds):
-                break
-        bar.close()
-        if average is not None:
-            average.copy_to(G)
-        self.epochs_trained_ = len(self.history_)
 
     # ---- sample -------------------------------------------------------------------------
     def sample(
@@ -255,7 +163,7 @@ class DoppelGANger:
                     frame = self._decode_attributes(a, rng)
                     candidates += b
                     if wanted:
-                        keep = self._matches(frame, wanted)
+                        keep = rows_matching(frame, wanted)
                         keep[np.flatnonzero(keep)[n_entities - made :]] = False
                         a = a[torch.from_numpy(keep).to(self.device_)]
                         frame = frame[keep].reset_index(drop=True)
@@ -272,18 +180,6 @@ class DoppelGANger:
         finally:
             G.train()
         return self._to_long(attr_frames, parts, rng)
-
-    @staticmethod
-    def _matches(frame: pd.DataFrame, wanted: dict) -> np.ndarray:
-        keep = np.ones(len(frame), dtype=bool)
-        for column, value in wanted.items():
-            s = frame[column]
-            keep &= (
-                s.isna().to_numpy()
-                if is_null(value)
-                else (s == value).fillna(False).to_numpy(dtype=bool)
-            )
-        return keep
 
     def _decode_attributes(self, encoded: torch.Tensor, rng) -> pd.DataFrame:
         if self.attribute_transformer_ is None:
@@ -322,73 +218,33 @@ class DoppelGANger:
     def _parse_conditions(self, conditions: Mapping[str, object]) -> dict:
         if not isinstance(conditions, Mapping):
             raise TypeError("attributes must be a dict of attribute column -> value")
-        tt, out = self.attribute_transformer_, {}
-        for column, value in conditions.items():
+        for column in conditions:
             if column not in self.schema_["attributes"]:
                 raise ValueError(
                     f"cannot condition on {column!r}: only attributes (static columns) can be "
                     f"fixed; attributes: {self.schema_['attributes']}"
                 )
-            kind = tt.metadata_.columns[column]
-            value = parse_value(value, kind, column)
-            t = tt.transform_of(column)
-            if isinstance(t, CategoricalTransform):
-                t.codes_of([value])  # raises, naming the column, for a value never seen
-            out[column] = value
-        return out
+        return parse_conditions(self.attribute_transformer_, conditions) if conditions else {}
 
-    # ---- persistence --------------------------------------------------------------------
-    def save(self, path: str | Path) -> None:
-        """Write weights and JSON header to one safe file (see ``syngen.persistence``)."""
-        self._check_fitted()
+    # ---- model file ---------------------------------------------------------------------
+    def _header(self) -> dict:
         tt = self.attribute_transformer_
-        header = {
-            "kind": "timeseries",
-            "config": self.config_.to_dict(),
+        return {
             "schema": self.schema_,
             "attribute_transformer": None if tt is None else tt.to_dict(),
             "features": self.features_.to_dict(),
-            "history": self.history_,
         }
-        save_model(path, header, dict(self.generator_.state_dict()))
 
-    @classmethod
-    def load(cls, path: str | Path) -> DoppelGANger:
-        header, tensors = load_model_file(path)
-        if header.get("kind") != "timeseries":
-            raise ModelFileError(
-                f"{path}: holds a {header.get('kind')!r} model, not a timeseries one"
-            )
-        return cls._from_file(header, tensors)
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        return dict(self.generator_.state_dict())
 
-    @classmethod
-    def _from_file(cls, header: dict, tensors: dict) -> DoppelGANger:
-        try:
-            cfg = TimeSeriesConfig.from_dict(header["config"])
-            self = cls(cfg)
-            self.config_ = cfg
-            self.device_ = resolve_device(cfg.device, loading=True)
-            self.schema_ = header["schema"]
-            tt = header["attribute_transformer"]
-            self.attribute_transformer_ = None if tt is None else TableTransformer.from_dict(tt)
-            self.features_ = FeatureEncoder.from_dict(header["features"])
-            self.history_ = header.get("history", [])
-            self.epochs_trained_ = len(self.history_)
-            self._setup(cfg)
-            self.generator_.load_state_dict(tensors, strict=True)
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            raise ModelFileError(f"model file is inconsistent or corrupt: {exc}") from exc
-        return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "generator_"):
-            raise RuntimeError("this DoppelGANger is not fitted yet; call fit(df, ...) first")
-
-    def __repr__(self) -> str:
-        state = (
-            f"fitted, {self.epochs_trained_} epochs" if hasattr(self, "generator_") else "unfitted"
-        )
-        return f"DoppelGANger({state})"
+    def _restore(self, header: dict, tensors: dict[str, torch.Tensor]) -> None:
+        self.schema_ = header["schema"]
+        tt = header["attribute_transformer"]
+        self.attribute_transformer_ = None if tt is None else TableTransformer.from_dict(tt)
+        self.features_ = StepFeatureEncoder.from_dict(header["features"])
+        self._build()
+        self.generator_.load_state_dict(tensors, strict=True)
 
 
 def _start_percentiles(starts: np.ndarray, k: int = 101) -> list[int]:
@@ -407,7 +263,3 @@ def _draw_starts(quantiles: list[int], step: int, n: int, rng: np.random.Generat
     if step > 0:
         starts = q[0] + (starts - q[0]) // step * step
     return starts
-
-
-def _now() -> float:
-    return time.perf_counter()

@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from ..tabular.networks import OutputLayout
+from ..output_layout import OutputLayout
 from ..transform import Span
 
 

@@ -1,4 +1,5 @@
-"""What every column transform shares: the span it occupies and how its dtype comes back."""
+"""What every column transform shares: the span it occupies, how its dtype comes back, and the
+registry that rebuilds a transform from its ``to_dict`` by name."""
 
 from __future__ import annotations
 
@@ -33,6 +34,14 @@ class ColumnTransform:
 
     name: str = ""
     spans: list[SpanSpec]
+    # name -> class, filled as each transform class is defined: a model file names its
+    # transforms, and ``transform_from_dict`` needs no list of them.
+    registry: dict[str, type[ColumnTransform]] = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            ColumnTransform.registry[cls.name] = cls
 
     def fit(self, s: pd.Series, rng: np.random.Generator) -> ColumnTransform:
         raise NotImplementedError
@@ -49,6 +58,15 @@ class ColumnTransform:
     @classmethod
     def from_dict(cls, data: dict) -> ColumnTransform:
         raise NotImplementedError
+
+
+def transform_from_dict(data: dict) -> ColumnTransform:
+    """The transform ``data`` describes (``to_dict`` plus its ``type``, the transform's name)."""
+    data = dict(data)
+    kind = data.pop("type", None)
+    if kind not in ColumnTransform.registry:
+        raise ValueError(f"unknown column transform {kind!r} in model file")
+    return ColumnTransform.registry[kind].from_dict(data)
 
 
 def dtype_to_json(s: pd.Series) -> dict:

@@ -12,6 +12,7 @@ from .base import (
     from_json_scalar,
     restore_dtype,
     to_json_scalar,
+    transform_from_dict,
 )
 from .continuous import ModeSpecificNormalizer
 
@@ -174,8 +175,6 @@ class NullableTransform(ColumnTransform):
 
     @classmethod
     def from_dict(cls, data):
-        from .table import transform_from_dict
-
         return cls(transform_from_dict(data["inner"]))
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..metadata import Metadata
-from .base import ColumnTransform
+from .base import ColumnTransform, transform_from_dict
 from .categorical import CategoricalTransform
 from .columns import (
     ConstantTransform,
@@ -21,26 +21,6 @@ from .columns import (
     NumericalTransform,
 )
 from .dependencies import find_derived
-
-_TRANSFORMS = {
-    cls.name: cls
-    for cls in (
-        CategoricalTransform,
-        NumericalTransform,
-        DatetimeTransform,
-        NullableTransform,
-        ConstantTransform,
-        IdTransform,
-    )
-}
-
-
-def transform_from_dict(data: dict) -> ColumnTransform:
-    data = dict(data)
-    kind = data.pop("type", None)
-    if kind not in _TRANSFORMS:
-        raise ValueError(f"unknown column transform {kind!r} in model file")
-    return _TRANSFORMS[kind].from_dict(data)
 
 
 @dataclass(frozen=True)
