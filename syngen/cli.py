@@ -1,4 +1,4 @@
-"""The ``syngen`` command: fit, sample and demo. Thin: parses, calls the API, prints."""
+"""The ``syngen`` command: fit, sample, report and demo. Thin: parses, calls the API, prints."""
 
 from __future__ import annotations
 

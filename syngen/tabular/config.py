@@ -17,19 +17,17 @@ class TabularConfig(ModelConfig):
     packs and more epochs for small ones, which otherwise get too few updates to learn anything.
 
     ``ema_decay``: the generator kept at the end is the exponential moving average of its
-    weights over training (see ``syngen.training``); 0 keeps the last step's weights. On Adult,
-    after the same 370 s fit, it raised Column Shapes from 0.944 to 0.984 and Column Pair
-    Trends from 0.885 to 0.930, and lowered the detection AUC from 0.893 to 0.866.
+    weights over training (see ``syngen.training``); 0 keeps the last step's weights.
 
     ``derive_columns``: a discrete column that is a function of another in the data (a code
     and its label) is looked up from that column instead of generated, so the two always
-    agree (``syngen.transform.dependencies``). On Adult, where education_num is education's
-    number, 120 epochs: Column Pair Trends 0.918 -> 0.937, detection AUC 0.875 -> 0.828.
+    agree (``syngen.transform.dependencies``).
 
     ``refine_share``: the last share of the epochs (of the time budget, with ``max_seconds``)
     trains the generator against a classifier of single rows instead of the pack critic
-    (``networks.RowDiscriminator``); its first epoch trains only the classifier. 0 turns it
-    off. See docs/architecture.md for what it changed on Adult.
+    (``critics.RowClassifier``); its first epoch trains only the classifier. 0 turns it off.
+
+    What each of these did on Adult and German credit: docs/experiments.md.
     """
 
     embedding_dim: int = 128
@@ -79,8 +77,7 @@ class TabularConfig(ModelConfig):
 
     def resolved(self, n_rows: int) -> TabularConfig:
         """A copy with the size-dependent defaults filled in for a table of ``n_rows``."""
-        # Small tables: packs of 5, so the critic still sees 20+ packs per batch (German
-        # credit, 800 rows: TSTR AUC 0.67-0.71 with pac 5 against 0.56-0.59 with pac 10).
+        # Small tables: packs of 5, so that the critic still sees 20+ packs per batch.
         pac = self.pac or (10 if n_rows >= 4000 else 5)
         batch = self.batch_size
         if batch is None:
@@ -89,7 +86,7 @@ class TabularConfig(ModelConfig):
         epochs = self.epochs
         if epochs is None:
             steps_per_epoch = max(1, n_rows // batch)
-            # The paper's 300 epochs, and never fewer than ~8,000 updates in all (German
-            # credit, 800 rows, TSTR AUC over 5 seeds: 0.763 with 8,000, 0.735 with 4,000).
+            # The paper's 300 epochs, and never fewer than ~8,000 updates in all: a small
+            # table's few steps per epoch would otherwise leave the generator undertrained.
             epochs = max(300, math.ceil(8000 / steps_per_epoch)) if n_rows < 4000 else 300
         return replace(self, batch_size=batch, epochs=epochs, pac=pac)

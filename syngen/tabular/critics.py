@@ -17,8 +17,8 @@ class PackCritic(nn.Module):
     conditional vector. The first layer's weight is kept in two parts: a matrix for the values
     of the pack and a table with one row per (position in the pack, condition class) for the
     conditional vectors. The one-hot block is never multiplied: each row's entry of the table
-    is gathered, as ``Generator._linear`` does; on Adult that block is 40% of the critic's
-    input width, and the first layer most of its arithmetic.
+    is gathered, as ``Generator._linear`` does: that block can be a large part of the input
+    width (a table with many categories), and the first layer most of the critic's arithmetic.
 
     LeakyReLU and dropout both multiply each unit by a factor that is constant almost
     everywhere (0.2 or 1, times 0 or 2), so a hidden layer is written as ``h * factor``. That
@@ -148,10 +148,10 @@ class RowClassifier(nn.Module):
     """The refinement phase's critic: a real-vs-generated classifier of single rows (logistic
     loss), with no packs and no dropout, fed hard samples (``activate_rows(hard=True)``).
 
-    The WGAN-GP pack critic leaves errors that a plain classifier of rows finds at once: on
-    Adult, the share of income >50K among Federal-gov workers was 0.17 in generated rows and
-    0.39 in real ones. Trained against this classifier for the last part of a fit, the
-    generator corrects them (see ``TabularConfig.refine_share``)."""
+    The WGAN-GP pack critic leaves conditional errors (a class's share of the target among
+    rows of another class) that a plain classifier of rows finds at once. Trained against this
+    classifier for the last part of a fit, the generator corrects them (see
+    ``TabularConfig.refine_share``; docs/experiments.md has the figures)."""
 
     def __init__(self, data_dim: int, dims: tuple[int, ...]) -> None:
         super().__init__()
@@ -190,8 +190,8 @@ class ConditionLoss(nn.Module):
     ``rows[c]`` lists where conditional column ``c``'s classes sit in the raw output as training
     holds it (transposed, draw order). Each row's span is gathered into a block as wide as the
     widest column, the padding masked with -inf: one gather and one cross-entropy per batch
-    whatever the number of columns. A log-sum-exp of every span, then a pick of each row's,
-    cost 3x as much on Adult (2 ms of a ~30 ms step).
+    whatever the number of columns, where a log-sum-exp of every span, then a pick of each
+    row's, would reduce every span of every row.
     """
 
     def __init__(self, rows: list[list[int]]) -> None:

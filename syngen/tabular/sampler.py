@@ -5,7 +5,7 @@ proportional to log(1 + count) in training (so rare classes are seen) or to the 
 when generating (so samples keep the original frequencies), and a real row holding that class.
 Here every one of those draws is one array operation for the whole batch. Generation draws
 from ``mixture``: those original frequencies until calibration fits its own weights (see
-``TabularGAN._calibrate``).
+``syngen.tabular.calibration``).
 """
 
 from __future__ import annotations

@@ -20,9 +20,8 @@ class TimeSeriesConfig(ModelConfig):
     True), with the column's global range (False), or choose per column (None; see
     ``StepFeatureEncoder``). ``difference_weight``: the main critic also sees each step's change
     times this weight; real step changes are small next to the values, and scaled up they let
-    the critic punish jittery sequences early (on Sines, at the same budget, the generated
-    step-to-step roughness fell from 9x the real one to 3.5x with 5 and 1.4x with 20, but 20
-    held back the learning of lengths on japanese_vowels). 0 turns it off.
+    the critic punish jittery sequences early; too large a weight holds back the learning of
+    lengths (docs/experiments.md). 0 turns it off.
 
     ``ema_decay``: the generator kept at the end is the exponential moving average of its
     weights over training, with this decay per step (~1,000 steps' memory; see ``syngen.training``).

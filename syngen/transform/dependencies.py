@@ -3,10 +3,9 @@
 Tables often state one fact twice: a code and its label (Adult's education and
 education_num), a city and its state, a diagnosis code and its chapter. The GAN draws each
 column's class on its own given the row's hidden state, so it learns such a pairing only
-approximately: on Adult, education and education_num agreed in 76% of the rows generated
-after 120 epochs, and a detector reads the mismatches at a glance. A column that the data
-shows to be a function of another is therefore not modelled: when rows are decoded its class
-is looked up from the other column's class.
+approximately (docs/experiments.md), and a detector reads the mismatches at a glance. A
+column that the data shows to be a function of another is therefore not modelled: when rows
+are decoded its class is looked up from the other column's class.
 """
 
 from __future__ import annotations
