@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .io import read_table, table_format
+from .privacy.block import describe
 
 
 class _Abort(click.ClickException):
@@ -141,6 +142,26 @@ def main() -> None:
     help="Tabular: model every discrete column. By default a column that is a function of "
     "another (a code's label, a city's state) is looked up from it, so the two always agree.",
 )
+@click.option(
+    "--epsilon",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Tabular: train under differential privacy with this epsilon for each row, the "
+    "whole pipeline (preprocessing included) covered.",
+)
+@click.option(
+    "--delta",
+    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    default=None,
+    help="With --epsilon: the delta. Default: 1 / (10 x rows).",
+)
+@click.option(
+    "--preprocessing-share",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    default=None,
+    help="With --epsilon: the share of epsilon for the column statistics (ranges, "
+    'categories) not given in the metadata file\'s "public" block. Default: 0.2.',
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option(
     "--kind",
@@ -169,6 +190,9 @@ def fit(
     seed,
     device,
     no_derive,
+    epsilon,
+    delta,
+    preprocessing_share,
     quiet,
     kind,
     entity_col,
@@ -194,9 +218,15 @@ def fit(
             raise click.UsageError(
                 "--kind timeseries needs --entity-col, or --window for one long series"
             )
-        for flag, value in (("--pac", pac), ("--no-derive", no_derive or None)):
+        for flag, value in (
+            ("--pac", pac),
+            ("--no-derive", no_derive or None),
+            ("--epsilon", epsilon),
+        ):
             if value is not None:
                 raise click.UsageError(f"{flag} applies to --kind tabular only")
+    if epsilon is None and (delta is not None or preprocessing_share is not None):
+        raise click.UsageError("--delta and --preprocessing-share need --epsilon")
     try:
         df = read_table(data)
         common = {
@@ -211,9 +241,10 @@ def fit(
         if kind == "tabular":
             from .tabular import TabularGAN
 
-            model = TabularGAN(pac=pac, derive_columns=not no_derive, **common).fit(
-                df, metadata=metadata
-            )
+            options = {"pac": pac, "derive_columns": not no_derive}
+            if epsilon is not None:
+                options = {"dp": _dp_config(epsilon, delta, preprocessing_share, metadata)}
+            model = TabularGAN(**options, **common).fit(df, metadata=metadata)
             what = f"{len(df):,} rows x {df.shape[1]} columns"
         else:
             from .timeseries import DoppelGANger
@@ -233,6 +264,34 @@ def fit(
     except (ValueError, TypeError, RuntimeError, FileNotFoundError) as exc:
         _fail(exc)
     click.echo(f"fitted {what} in {model.epochs_trained_} epochs; model written to {output}")
+    if getattr(model, "privacy_", None) is not None:
+        for line in describe(model.privacy_):
+            click.echo(line)
+
+
+def _dp_config(epsilon, delta, share, metadata_path):
+    """The DPConfig of ``fit --epsilon``, with the public domains of the metadata file's
+    ``"public": {"bounds": {...}, "categories": {...}}`` block."""
+    import json
+
+    from .privacy.config import DPConfig
+
+    public = {}
+    if metadata_path is not None:
+        public = json.loads(Path(metadata_path).read_text()).get("public", {})
+        if not isinstance(public, dict) or set(public) - {"bounds", "categories"}:
+            raise ValueError(
+                f'{metadata_path}: "public" must be {{"bounds": {{column: [low, high]}}, '
+                '"categories": {column: [values]}}'
+            )
+    options = {} if share is None else {"preprocessing_share": share}
+    return DPConfig(
+        epsilon=epsilon,
+        delta=delta,
+        public_bounds=public.get("bounds", {}),
+        public_categories=public.get("categories", {}),
+        **options,
+    )
 
 
 def _parse_time_column(df, column: str):
@@ -309,6 +368,9 @@ def sample(model, n, output, seed, conditions, batch_size):
     except (ValueError, TypeError, RuntimeError, FileNotFoundError) as exc:
         _fail(exc)
     click.echo(f"wrote {done} to {output}")
+    if getattr(m, "privacy_", None) is not None:
+        for line in describe(m.privacy_):
+            click.echo(line)
 
 
 @main.command()

@@ -72,6 +72,8 @@ class Synthesizer:
         try:
             self.config = replace(base, **overrides) if overrides else base
         except TypeError as exc:
+            if "unexpected keyword" not in str(exc):
+                raise  # a known option with a value of the wrong type
             raise TypeError(f"unknown {type(self).__name__} option: {exc}") from None
 
     # ---- fit --------------------------------------------------------------------------------

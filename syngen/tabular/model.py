@@ -29,6 +29,7 @@ from .config import TabularConfig
 from .draw_order import output_in_draw_order
 from .generation import RowSource
 from .generator import Generator
+from .private_fit import fit_private
 from .sampler import ConditionSampler
 from .trainer import Trainer
 
@@ -58,8 +59,10 @@ class TabularGAN(Synthesizer):
         if not isinstance(data, pd.DataFrame):
             raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
         started = self.clock()
-        metadata = validated_metadata(metadata, data)
         cfg = self.config.resolved(len(data))
+        if cfg.dp is not None:
+            return self._fit_private(data, metadata, cfg, started, on_epoch)
+        metadata = validated_metadata(metadata, data)
         if len(data) < cfg.pac:
             raise ValueError(
                 f"data has {len(data)} rows; a fit needs at least pac={cfg.pac} rows "
@@ -95,6 +98,19 @@ class TabularGAN(Synthesizer):
                 Trainer(self, cfg, encoded, rng).run(self._epochs(cfg, started, on_epoch))
             if cfg.calibrate:
                 calibrate(self, encoded.codes, rng)
+        self.privacy_ = None
+        return self
+
+    def _fit_private(self, data, metadata, cfg: TabularConfig, started: float, on_epoch):
+        """The fit under ``cfg.dp``: see ``private_fit``; ``privacy_`` says what it spent."""
+        if len(data) < 2:
+            raise ValueError(f"data has {len(data)} rows; a DP fit needs at least 2")
+        cfg = replace(cfg, batch_size=min(cfg.batch_size, len(data)))
+        rng = self._begin_fit(cfg)
+        with self._seeded(rng):
+            self.privacy_ = fit_private(
+                self, data, metadata, cfg, rng, self._epochs(cfg, started, on_epoch)
+            )
         return self
 
     def _condition_widths(self) -> list[int]:
@@ -233,6 +249,7 @@ class TabularGAN(Synthesizer):
         return {
             "transformer": self.transformer_.to_dict(),
             "condition_counts": self.sampler_.counts.tolist(),
+            "privacy": self.privacy_,
         }
 
     def _tensors(self) -> dict[str, torch.Tensor]:
@@ -245,6 +262,7 @@ class TabularGAN(Synthesizer):
     def _restore(self, header: dict, tensors: dict[str, torch.Tensor]) -> None:
         cfg = self.config_
         self.transformer_ = TableTransformer.from_dict(header["transformer"])
+        self.privacy_ = header["privacy"]
         counts = np.asarray(header["condition_counts"], dtype="int64")
         self._build(ConditionSampler(counts, self._condition_widths(), cfg.log_frequency))
         self.class_bias_ = tensors.pop("class_bias").to(self.device_)

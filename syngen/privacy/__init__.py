@@ -1,0 +1,1 @@
+"""Differential privacy: the accountant of every release on the real rows, and the DP-SGD step."""
