@@ -426,6 +426,13 @@ def sample(model, n, output, seed, conditions, batch_size):
     is_flag=True,
     help="Exit with status 2 when a privacy check fails (for pipelines).",
 )
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="The model file SYNTHETIC came from: a DP model's guarantee is shown with the scores.",
+)
 def report(
     real,
     synthetic,
@@ -441,6 +448,7 @@ def report(
     seed,
     thresholds,
     strict,
+    model_path,
 ):
     """Score SYNTHETIC rows against the REAL rows they were made from: fidelity, utility and
     privacy, as an HTML page (and JSON). Works for synthetic data from any tool. With
@@ -464,6 +472,11 @@ def report(
                 f"{item!r}: {value!r} is not a number", param_hint="--threshold"
             ) from None
     try:
+        privacy = None
+        if model_path is not None:
+            from .persistence import load
+
+            privacy = getattr(load(model_path), "privacy_", None)
         frames = {"real": read_table(real), "synthetic": read_table(synthetic)}
         if holdout is not None:
             frames["holdout"] = read_table(holdout)
@@ -480,6 +493,7 @@ def report(
             time=time_col,
             attributes=attributes,
             config=ReportConfig(seed=seed, thresholds=PrivacyThresholds(**limits)),
+            privacy=privacy,
         )
         result.to_html(output)
         if json_path:

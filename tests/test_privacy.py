@@ -234,3 +234,37 @@ def test_dp_is_refused_for_a_constant_column_and_checked_at_the_boundary():
             DPConfig(**bad)
     with pytest.raises(TypeError, match="^dp must be a DPConfig"):
         TabularGAN(dp=3)
+
+
+def test_the_report_of_a_dp_models_rows_states_its_guarantee(dp_model, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from syngen.cli import main
+    from syngen.report import Report
+
+    model, real, syn = tmp_path / "dp.syngen", tmp_path / "real.csv", tmp_path / "syn.csv"
+    dp_model.save(model)
+    make_coded(900).to_csv(real, index=False)
+    dp_model.sample(600, seed=2).to_csv(syn, index=False)
+    page, scores = tmp_path / "r.html", tmp_path / "r.json"
+    args = ["report", str(real), str(syn), "--model", str(model), "-o", str(page)]
+    result = CliRunner().invoke(main, [*args, "--json", str(scores)])
+    assert result.exit_code == 0, result.output
+    block = json.loads(scores.read_text())["differential_privacy"]
+    assert block == json.loads(json.dumps(dp_model.privacy_))
+    assert Report.from_json(scores).privacy == block
+    html = page.read_text()
+    assert "differential privacy for each row of the training table" in html
+    assert f"{dp_model.privacy_['steps']} of {dp_model.privacy_['planned_steps']}" in html
+
+
+def test_a_dp_fit_keeps_every_columns_dtype():
+    from conftest import make_mixed
+
+    df = make_mixed(3000)
+    model = TabularGAN(epochs=1, seed=0, dp=DPConfig(epsilon=5.0)).fit(df)
+    out = model.sample(400, seed=0)
+    pdt.assert_series_equal(out.dtypes, df.dtypes)
+    assert out["opened"].dt.tz is not None

@@ -296,7 +296,8 @@ def _restore(values: np.ndarray, like: pd.Series, kind: str) -> pd.Series:
 def _restore_categories(values: np.ndarray, like: pd.Series) -> pd.Series:
     out = pd.Series(values, dtype=object)
     if pd.api.types.is_bool_dtype(like.dtype):
-        return out.astype("boolean")
+        plain = like.dtype == bool and out.notna().all()
+        return out.astype(bool if plain else "boolean")
     if isinstance(like.dtype, pd.CategoricalDtype | pd.StringDtype):
         return out.astype(like.dtype)
     return out

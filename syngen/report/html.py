@@ -224,7 +224,7 @@ def _settings(sampling: dict) -> str:
 def render(report) -> str:
     """The report as one self-contained HTML page (plots embedded as PNG)."""
     plt = _pyplot()
-    sections = (_title, _cards, _privacy, _utility, _series, _fidelity, _method)
+    sections = (_title, _dp, _cards, _privacy, _utility, _series, _fidelity, _method)
     parts = [part for section in sections for part in section(plt, report)]
     body = "\n".join(parts)
     return (
@@ -268,6 +268,20 @@ def _title(plt, report) -> list[str]:
             + "</div>"
         )
     return parts
+
+
+def _dp(plt, report) -> list[str]:
+    """The differential-privacy guarantee of the model that made the rows, when it had one."""
+    if report.privacy is None:
+        return []
+    from ..privacy.block import describe
+
+    lines = describe(report.privacy)
+    items = "".join(f"<li>{_e(line.strip())}</li>" for line in lines[1:])
+    return [
+        f"<div class='banner pass'>{_e(lines[0].removeprefix('privacy: '))}</div>",
+        f"<ul>{items}</ul>",
+    ]
 
 
 def _cards(plt, report) -> list[str]:

@@ -78,6 +78,9 @@ class Report:
     sampling: dict
     created: str = ""
     syngen_version: str = ""
+    # The privacy block of the model the synthetic rows came from (``model.privacy_``), when
+    # it was trained under differential privacy.
+    privacy: dict | None = None
 
     @property
     def privacy_passed(self) -> bool | None:
@@ -97,6 +100,7 @@ class Report:
                 "scores": self.scores,
                 "verdicts": self.verdicts,
                 "details": self.details,
+                "differential_privacy": self.privacy,
             }
         )
 
@@ -125,6 +129,7 @@ class Report:
             sampling=data["sampling"],
             created=data["created"],
             syngen_version=data["syngen_version"],
+            privacy=data.get("differential_privacy"),
         )
 
     def to_html(self, path: str | Path) -> None:
@@ -273,6 +278,7 @@ def evaluate(
     time: str | None = None,
     attributes: list[str] | None = None,
     config: ReportConfig | None = None,
+    privacy: dict | None = None,
 ) -> Report:
     """Score ``synthetic`` against the ``real`` rows it was made from.
 
@@ -281,6 +287,8 @@ def evaluate(
     ``sensitive``: a column an attacker wants to learn (attribute-inference risk).
     ``entity`` and ``time``: the tables are long time series (one row per entity and step);
     adds the time-series scores (``attributes``: the static columns, detected if None).
+    ``privacy``: the privacy block of the DP model that made ``synthetic`` (``model.privacy_``),
+    shown with the scores.
     """
     config = config or ReportConfig()
     metadata, real = _checked_inputs(
@@ -338,6 +346,7 @@ def evaluate(
         sampling=sampling,
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         syngen_version=__version__,
+        privacy=privacy,
     )
 
 
