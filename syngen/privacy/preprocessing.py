@@ -27,7 +27,8 @@ from scipy.stats import norm
 from ..metadata import Metadata, MetadataError, _check_frame
 from ..transform import TableTransformer
 from ..transform.categorical import CategoricalTransform
-from .accountant import Release
+from .accountant import PrivacyLedger, Release, gaussian_noise_for
+from .config import DPConfig
 
 NUMERIC_KINDS = ("numerical", "integer", "datetime")
 # The numeric grid without public bounds: 0 exactly, then 4 bins a decade on each side from
@@ -366,3 +367,79 @@ def uniform_histogram(column: str, kind: str, bounds=None, categories=None, like
     else:
         keys = list(categories)
     return ColumnHistogram(column, kind, keys, np.ones(len(keys)), 0.0, True)
+
+
+@dataclass
+class PrivateProxy:
+    """What the preprocessing released: the proxy table drawn from it, the kinds, the ledger
+    that holds its releases (at the Renyi share of delta), and how it was spent."""
+
+    proxy: pd.DataFrame
+    metadata: Metadata
+    ledger: PrivacyLedger
+    delta: float
+    noise_multiplier: float | None
+    public_columns: list[str]
+    paid_columns: list[str]
+
+
+def private_proxy(
+    data: pd.DataFrame, metadata: Metadata | None, dp: DPConfig, rng: np.random.Generator
+) -> PrivateProxy:
+    """Release one noisy histogram per column (``dp.preprocessing_share`` of epsilon; none
+    for a column with a public domain when the share is 0) and draw the proxy table."""
+    meta = private_metadata(data, metadata)
+    for column in [*dp.public_bounds, *dp.public_categories]:
+        if column not in meta.columns:
+            raise MetadataError(f"public metadata names column {column!r}, not in the data")
+    public = public_domain(meta, dp.public_bounds, dp.public_categories)
+    modelled = [c for c, k in meta.columns.items() if k != "id"]
+    if dp.preprocessing_share == 0:
+        private = [c for c in modelled if c not in public]
+        if private:
+            raise ValueError(
+                f"preprocessing_share is 0, but columns {private} have no public domain: their "
+                "ranges and categories would be read from the data without budget. Give their "
+                "bounds or categories (DPConfig public_bounds / public_categories, or the "
+                'metadata file\'s "public" block), or a preprocessing share above 0'
+            )
+    skip = set(public) if dp.preprocessing_share == 0 else set()
+    # Category lists read from the data pay a delta of their own (partition selection).
+    selected = [
+        c
+        for c in modelled
+        if meta.columns[c] not in NUMERIC_KINDS and c not in dp.public_categories and c not in skip
+    ]
+    delta = dp.resolved_delta(len(data))
+    ledger = PrivacyLedger(delta / 2 if selected else delta)
+    releases = release_count(meta, dp.public_bounds, skip)
+    sigma = None
+    if releases:
+        sigma = gaussian_noise_for(dp.preprocessing_share * dp.epsilon, ledger.delta, releases)
+    hists, made = release_histograms(
+        data,
+        meta,
+        noise_multiplier=sigma or 0.0,
+        delta_threshold=delta / 2 / len(selected) if selected else 0.0,
+        public_bounds=dp.public_bounds,
+        public_categories=dp.public_categories,
+        rng=rng,
+        skip=skip,
+    )
+    for release in made:
+        ledger.add(release)
+    hists += [
+        uniform_histogram(
+            c, meta.columns[c], dp.public_bounds.get(c), dp.public_categories.get(c), data[c]
+        )
+        for c in sorted(skip)
+    ]
+    return PrivateProxy(
+        proxy=proxy_table(data, meta, hists, rng),
+        metadata=meta,
+        ledger=ledger,
+        delta=delta,
+        noise_multiplier=sigma,
+        public_columns=sorted(public),
+        paid_columns=sorted(c for c in modelled if c not in skip),
+    )
