@@ -1,0 +1,172 @@
+"""Differential privacy on Adult (official split): syngen at several epsilons, and
+smartnoise-synth's DP-CTGAN / MST / AIM at the same (epsilon, delta), scored alike.
+
+    python benchmarks/dp.py --epsilons 0.5,1,3,10 [--peer-python VENV/bin/python --peers mst]
+
+Every model is fitted in its own process on the 32,561 official training rows; 3 x 32,561 rows
+are sampled and scored by ``syngen.report.evaluate`` against the official test rows (TSTR ROC
+AUC, sdmetrics Column Shapes and Column Pair Trends, detection AUC; the mean over the three
+frames). smartnoise pins an old Opacus, so its models run in another interpreter
+(``--peer-python``: a venv with torch==2.13.0, smartnoise-synth==1.0.8, packaging, pyarrow).
+Results go to bench-results/dp_adult.json, one record per model and epsilon.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "datasets" / "adult.parquet"
+DELTA = 1e-5
+CONTINUOUS = ["age", "fnlwgt", "education_num", "capital_gain", "capital_loss", "hours_per_week"]
+
+_SYNGEN = """
+import json, sys, time, warnings
+warnings.filterwarnings("ignore")
+import pandas as pd
+from syngen import TabularGAN
+from syngen.privacy.config import DPConfig
+eps, out = sys.argv[1], sys.argv[2]
+train = pd.read_parquet(sys.argv[3]).iloc[:32561].reset_index(drop=True)
+kw = {} if eps == "none" else {"dp": DPConfig(epsilon=float(eps), delta=1e-5)}
+t = time.time()
+model = TabularGAN(seed=0, **kw).fit(train)
+fit = time.time() - t
+model.sample(3 * len(train), seed=1).to_parquet(out)
+p = model.privacy_
+print(json.dumps({"fit_seconds": round(fit, 1), "spent_epsilon": p and p["epsilon"],
+                  "steps": p and p["steps"], "noise_multiplier": p and p["noise_multiplier"]}))
+"""
+
+_PEER = """
+import json, sys, time, warnings
+warnings.filterwarnings("ignore")
+import pandas as pd
+from snsynth import Synthesizer
+name, eps, out, data = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
+cont = CONTINUOUS
+train = pd.read_parquet(data).iloc[:32561].reset_index(drop=True)
+cat = [c for c in train.columns if c not in cont]
+train[cat] = train[cat].astype(str)
+kw = {"epsilon": eps, **({"delta": 1e-5} if name in ("mst", "aim") else {})}
+synth = Synthesizer.create(name, **kw)
+t = time.time()
+synth.fit(train, categorical_columns=cat, continuous_columns=cont, preprocessor_eps=0.1 * eps)
+fit = time.time() - t
+syn = synth.sample(3 * len(train))
+syn[cat] = syn[cat].replace({"None": None, "nan": None})
+syn.to_parquet(out)
+print(json.dumps({"fit_seconds": round(fit, 1)}))
+""".replace("CONTINUOUS", repr(CONTINUOUS))
+
+
+def score(path: str) -> dict:
+    """Mean scores over the three synthetic frames in ``path``."""
+    import numpy as np
+    import pandas as pd
+
+    from syngen import evaluate
+
+    df = pd.read_parquet(DATA)
+    train, test = df.iloc[:32561].reset_index(drop=True), df.iloc[32561:].reset_index(drop=True)
+    syn = pd.read_parquet(path)
+    # Some samplers emit rows grouped (MST by its cliques): frames are cut from a shuffle.
+    syn = syn.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    for c in train.columns:  # a peer may return numbers as floats or text
+        if pd.api.types.is_integer_dtype(train[c]):
+            values = pd.to_numeric(syn[c], errors="coerce")
+            syn[c] = values.fillna(values.median()).round().astype(train[c].dtype)
+    n = len(train)
+    rows = [
+        evaluate(
+            train,
+            syn.iloc[k * n : (k + 1) * n].reset_index(drop=True)[train.columns],
+            holdout=test,
+            target="income",
+        ).scores
+        for k in range(3)
+    ]
+    keys = ["column_shapes", "column_pair_trends", "detection_auc"]
+    out = {k: float(np.mean([r[f"fidelity.{k}"] for r in rows])) for k in keys}
+    out["tstr_roc_auc"] = float(np.mean([r["utility.tstr_roc_auc"] for r in rows]))
+    out["trtr_roc_auc"] = float(rows[0]["utility.trtr_roc_auc"])
+    return out
+
+
+def run(command: list[str]) -> dict:
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        return {"error": (done.stderr or done.stdout).strip().splitlines()[-1][:300]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epsilons", default="0.5,1,3,10")
+    parser.add_argument("--no-plain", action="store_true", help="skip the fit without DP")
+    parser.add_argument("--peer-python", default=None)
+    parser.add_argument("--peers", default="mst,dpctgan,aim")
+    parser.add_argument("-o", "--output", default=str(ROOT / "bench-results" / "dp_adult.json"))
+    args = parser.parse_args()
+    epsilons = args.epsilons.split(",") + ([] if args.no_plain else ["none"])
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        jobs = [("syngen", eps, [sys.executable, "-c", _SYNGEN]) for eps in epsilons]
+        if args.peer_python:
+            jobs += [
+                (name, eps, [args.peer_python, "-c", _PEER, name])
+                for name in args.peers.split(",")
+                for eps in args.epsilons.split(",")
+            ]
+        for name, eps, command in jobs:
+            out = str(Path(tmp) / f"{name}-{eps}.parquet")
+            started = time.strftime("%Y-%m-%d %H:%M")
+            record = run([*command, eps, out, str(DATA)])
+            if "error" not in record:
+                record.update(score(out))
+            record = {"model": name, "epsilon": eps, "delta": DELTA, "started": started, **record}
+            print(json.dumps(record), flush=True)
+            results.append(record)
+    Path(args.output).write_text(json.dumps(results, indent=1))
+    plot(results, ROOT / "docs" / "dp_adult.png")
+
+
+def plot(results: list[dict], path: Path) -> None:
+    """TSTR and Column Pair Trends against epsilon, one line per model (no DP as a level)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for ax, key, title in zip(
+        axes,
+        ("tstr_roc_auc", "column_pair_trends"),
+        ("TSTR ROC AUC", "Column Pair Trends"),
+        strict=True,
+    ):
+        for model in dict.fromkeys(r["model"] for r in results):
+            rows = [r for r in results if r["model"] == model and key in r]
+            dp = sorted((float(r["epsilon"]), r[key]) for r in rows if r["epsilon"] != "none")
+            if dp:
+                ax.plot(*zip(*dp, strict=True), marker="o", label=model)
+            plain = [r[key] for r in rows if r["epsilon"] == "none"]
+            if plain:
+                ax.axhline(plain[0], ls="--", lw=1, color="grey", label=f"{model}, no DP")
+        ax.set_xscale("log")
+        ax.set_xlabel("epsilon (delta 1e-5)")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()
