@@ -29,6 +29,7 @@ from ..training import EpochLoop, FusedAdam, WeightAverage
 from ..transform import EncodedTable
 from .config import TabularConfig
 from .draw_order import RealRows, condition_loss
+from .trainer import GeneratorUpdate
 
 
 class RowCritic(nn.Module):
@@ -102,6 +103,7 @@ class DPTrainer:
             self.G.parameters(), lr, (0.5, 0.9), weight_decay=cfg.generator_decay
         )
         self.average = WeightAverage(self.G, cfg.ema_decay) if cfg.ema_decay else None
+        self.update = GeneratorUpdate(self.G, self.condition_loss, self.opt_g, self.average)
 
     def run(self, epochs: EpochLoop, steps_per_epoch: int) -> None:
         """Train until the epochs end or the budget allows no further step."""
@@ -161,11 +163,4 @@ class DPTrainer:
         self.D.requires_grad_(False)
         loss_g = -self.D(fake, self._one_hot(g, self.b)).mean()
         self.D.requires_grad_(True)
-        if g is not None:
-            loss_g = loss_g + self.condition_loss(raw, col, g)
-        self.opt_g.zero_grad()
-        loss_g.backward()
-        self.opt_g.step()
-        if self.average is not None:
-            self.average.update(self.G)
-        return loss_g.detach()
+        return self.update(loss_g, raw, col, g)

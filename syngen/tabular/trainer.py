@@ -24,6 +24,27 @@ from .draw_order import RealRows, condition_loss
 REFINER_LR = 1e-3
 
 
+class GeneratorUpdate:
+    """The generator's update, the same in every regime (and under DP): its loss plus the
+    condition loss, one optimizer step, then the weight average."""
+
+    def __init__(self, generator, condition_loss, optimizer, average) -> None:
+        self.G, self.condition_loss = generator, condition_loss
+        self.optimizer, self.average = optimizer, average
+
+    def __call__(self, loss_g: torch.Tensor, raw: torch.Tensor, col, g) -> torch.Tensor:
+        """One update on ``loss_g`` (and the condition loss when ``g`` is given); the loss,
+        detached."""
+        if g is not None:
+            loss_g = loss_g + self.condition_loss(raw, col, g)
+        self.optimizer.zero_grad()
+        loss_g.backward()
+        self.optimizer.step()
+        if self.average is not None:
+            self.average.update(self.G)
+        return loss_g.detach()
+
+
 class Trainer:
     """Trains ``model.generator_`` on ``encoded`` (the model's own transformer, sampler and
     layout), drawing every random number from ``rng`` and torch's (seeded) generators."""
@@ -52,6 +73,7 @@ class Trainer:
             self.refiner = RowClassifier(dim, cfg.discriminator_dims).to(dev)
             self.opt_r = FusedAdam(self.refiner.parameters(), REFINER_LR, (0.5, 0.9))
         self.average = WeightAverage(self.G, cfg.ema_decay) if cfg.ema_decay else None
+        self.generator_step = GeneratorUpdate(self.G, self.condition_loss, self.opt_g, self.average)
         self.refined_steps = 0
 
     # ---- the loop ---------------------------------------------------------------------------
@@ -161,14 +183,3 @@ class Trainer:
         loss_g = self.refiner.generator_loss(fake)
         self.refiner.requires_grad_(True)
         return loss_g, loss_d.detach(), raw, col, g
-
-    def generator_step(self, loss_g: torch.Tensor, raw: torch.Tensor, col, g) -> torch.Tensor:
-        """One generator update on ``loss_g`` plus the condition loss; the loss, detached."""
-        if g is not None:
-            loss_g = loss_g + self.condition_loss(raw, col, g)
-        self.opt_g.zero_grad()
-        loss_g.backward()
-        self.opt_g.step()
-        if self.average is not None:
-            self.average.update(self.G)
-        return loss_g.detach()
