@@ -227,6 +227,11 @@ def fit(
                 raise click.UsageError(f"{flag} applies to --kind tabular only")
     if epsilon is None and (delta is not None or preprocessing_share is not None):
         raise click.UsageError("--delta and --preprocessing-share need --epsilon")
+    if epsilon is not None and (pac is not None or no_derive):
+        raise click.UsageError(
+            "--pac and --no-derive do not apply with --epsilon: a DP fit judges single rows "
+            "and models every column"
+        )
     try:
         df = read_table(data)
         common = {

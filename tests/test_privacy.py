@@ -268,3 +268,22 @@ def test_a_dp_fit_keeps_every_columns_dtype():
     out = model.sample(400, seed=0)
     pdt.assert_series_equal(out.dtypes, df.dtypes)
     assert out["opened"].dt.tz is not None
+
+
+def test_the_cli_fits_under_dp_and_refuses_options_that_do_not_apply(tmp_path):
+    from click.testing import CliRunner
+
+    from syngen.cli import main
+
+    data, model = tmp_path / "t.csv", tmp_path / "m.syngen"
+    _coupled(600).to_csv(data, index=False)
+    runner = CliRunner()
+    base = ["fit", str(data), "-o", str(model), "--epochs", "1", "--quiet", "--seed", "0"]
+    result = runner.invoke(main, [*base, "--epsilon", "2", "--delta", "1e-5"])
+    assert result.exit_code == 0, result.output
+    assert ", 1e-05)-differential privacy for each row" in result.output
+    assert syngen.load(model).privacy_["delta"] == 1e-5
+    result = runner.invoke(main, [*base, "--epsilon", "2", "--pac", "5"])
+    assert result.exit_code == 2 and "do not apply with --epsilon" in result.output
+    result = runner.invoke(main, [*base, "--delta", "1e-5"])
+    assert result.exit_code == 2 and "need --epsilon" in result.output
