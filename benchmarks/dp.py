@@ -1,14 +1,16 @@
-"""Differential privacy on Adult (official split): syngen at several epsilons, and
-smartnoise-synth's DP-CTGAN / MST / AIM at the same (epsilon, delta), scored alike.
+"""Differential privacy on a real table: syngen at several epsilons, and smartnoise-synth's
+DP-CTGAN / MST / AIM at the same (epsilon, delta), scored alike.
 
-    python benchmarks/dp.py --epsilons 0.5,1,3,10 [--peer-python VENV/bin/python --peers mst]
+    python benchmarks/dp.py [--table adult|flchain] --epsilons 0.5,1,3,10
+                            [--peer-python VENV/bin/python --peers mst]
 
-Every model is fitted in its own process on the 32,561 official training rows; 3 x 32,561 rows
-are sampled and scored by ``syngen.report.evaluate`` against the official test rows (TSTR ROC
-AUC, sdmetrics Column Shapes and Column Pair Trends, detection AUC; the mean over the three
-frames). smartnoise pins an old Opacus, so its models run in another interpreter
-(``--peer-python``: a venv with torch==2.13.0, smartnoise-synth==1.0.8, packaging, pyarrow).
-Results go to bench-results/dp_adult.json, one record per model and epsilon.
+Adult uses its official split; flchain (medical) an 80/20 split by numpy default_rng(0)
+permutation. Every model is fitted in its own process on the training rows; 3 x n rows are
+sampled and scored by ``syngen.report.evaluate`` against the test rows (TSTR ROC AUC, sdmetrics
+Column Shapes and Column Pair Trends, detection AUC; the mean over the three frames).
+smartnoise pins an old Opacus, so its models run in another interpreter (``--peer-python``: a
+venv with torch==2.13.0, smartnoise-synth==1.0.8, packaging, pyarrow).
+Results go to bench-results/dp_<table>.json, one record per model and epsilon.
 """
 
 from __future__ import annotations
@@ -22,9 +24,26 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "datasets" / "adult.parquet"
+DATASETS = ROOT.parent / "shared" / "datasets"
 DELTA = 1e-5
-CONTINUOUS = ["age", "fnlwgt", "education_num", "capital_gain", "capital_loss", "hours_per_week"]
+TARGETS = {"adult": "income", "flchain": "death"}
+
+
+def split(table: str):
+    """(train, test) of ``table``: Adult's official split, else 80/20 by a seeded permutation."""
+    import numpy as np
+    import pandas as pd
+
+    df = pd.read_parquet(DATASETS / f"{table}.parquet")
+    if table == "adult":
+        return df.iloc[:32561].reset_index(drop=True), df.iloc[32561:].reset_index(drop=True)
+    order = np.random.default_rng(0).permutation(len(df))
+    cut = int(0.8 * len(df))
+    return (
+        df.iloc[order[:cut]].reset_index(drop=True),
+        df.iloc[order[cut:]].reset_index(drop=True),
+    )
+
 
 _SYNGEN = """
 import json, sys, time, warnings
@@ -33,7 +52,7 @@ import pandas as pd
 from syngen import TabularGAN
 from syngen.privacy.config import DPConfig
 eps, out = sys.argv[1], sys.argv[2]
-train = pd.read_parquet(sys.argv[3]).iloc[:32561].reset_index(drop=True)
+train = pd.read_parquet(sys.argv[3])
 kw = {} if eps == "none" else {"dp": DPConfig(epsilon=float(eps), delta=1e-5)}
 t = time.time()
 model = TabularGAN(seed=0, **kw).fit(train)
@@ -50,8 +69,9 @@ warnings.filterwarnings("ignore")
 import pandas as pd
 from snsynth import Synthesizer
 name, eps, out, data = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
-cont = CONTINUOUS
-train = pd.read_parquet(data).iloc[:32561].reset_index(drop=True)
+train = pd.read_parquet(data)
+numeric = [c for c in train.columns if pd.api.types.is_numeric_dtype(train[c])]
+cont = [c for c in numeric if not pd.api.types.is_bool_dtype(train[c])]
 cat = [c for c in train.columns if c not in cont]
 train[cat] = train[cat].astype(str)
 kw = {"epsilon": eps, **({"delta": 1e-5} if name in ("mst", "aim") else {})}
@@ -63,23 +83,24 @@ syn = synth.sample(3 * len(train))
 syn[cat] = syn[cat].replace({"None": None, "nan": None})
 syn.to_parquet(out)
 print(json.dumps({"fit_seconds": round(fit, 1)}))
-""".replace("CONTINUOUS", repr(CONTINUOUS))
+"""
 
 
-def score(path: str) -> dict:
+def score(path: str, table: str) -> dict:
     """Mean scores over the three synthetic frames in ``path``."""
     import numpy as np
     import pandas as pd
 
     from syngen import evaluate
 
-    df = pd.read_parquet(DATA)
-    train, test = df.iloc[:32561].reset_index(drop=True), df.iloc[32561:].reset_index(drop=True)
+    train, test = split(table)
     syn = pd.read_parquet(path)
     # Some samplers emit rows grouped (MST by its cliques): frames are cut from a shuffle.
     syn = syn.sample(frac=1.0, random_state=0).reset_index(drop=True)
     for c in train.columns:  # a peer may return numbers as floats or text
-        if pd.api.types.is_integer_dtype(train[c]):
+        if pd.api.types.is_bool_dtype(train[c]) and not pd.api.types.is_bool_dtype(syn[c]):
+            syn[c] = syn[c].astype(str).str.lower().eq("true")
+        elif pd.api.types.is_integer_dtype(train[c]):
             values = pd.to_numeric(syn[c], errors="coerce")
             syn[c] = values.fillna(values.median()).round().astype(train[c].dtype)
     n = len(train)
@@ -88,7 +109,7 @@ def score(path: str) -> dict:
             train,
             syn.iloc[k * n : (k + 1) * n].reset_index(drop=True)[train.columns],
             holdout=test,
-            target="income",
+            target=TARGETS[table],
         ).scores
         for k in range(3)
     ]
@@ -108,15 +129,19 @@ def run(command: list[str]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--table", choices=sorted(TARGETS), default="adult")
     parser.add_argument("--epsilons", default="0.5,1,3,10")
     parser.add_argument("--no-plain", action="store_true", help="skip the fit without DP")
     parser.add_argument("--peer-python", default=None)
     parser.add_argument("--peers", default="mst,dpctgan,aim")
-    parser.add_argument("-o", "--output", default=str(ROOT / "bench-results" / "dp_adult.json"))
+    parser.add_argument("-o", "--output", default=None)
     args = parser.parse_args()
+    output = Path(args.output or ROOT / "bench-results" / f"dp_{args.table}.json")
     epsilons = args.epsilons.split(",") + ([] if args.no_plain else ["none"])
     results = []
     with tempfile.TemporaryDirectory() as tmp:
+        train_path = str(Path(tmp) / "train.parquet")
+        split(args.table)[0].to_parquet(train_path)
         jobs = [("syngen", eps, [sys.executable, "-c", _SYNGEN]) for eps in epsilons]
         if args.peer_python:
             jobs += [
@@ -127,14 +152,21 @@ def main() -> None:
         for name, eps, command in jobs:
             out = str(Path(tmp) / f"{name}-{eps}.parquet")
             started = time.strftime("%Y-%m-%d %H:%M")
-            record = run([*command, eps, out, str(DATA)])
+            record = run([*command, eps, out, train_path])
             if "error" not in record:
-                record.update(score(out))
-            record = {"model": name, "epsilon": eps, "delta": DELTA, "started": started, **record}
+                record.update(score(out, args.table))
+            record = {
+                "model": name,
+                "table": args.table,
+                "epsilon": eps,
+                "delta": DELTA,
+                "started": started,
+                **record,
+            }
             print(json.dumps(record), flush=True)
             results.append(record)
-    Path(args.output).write_text(json.dumps(results, indent=1))
-    plot(results, ROOT / "docs" / "dp_adult.png")
+    output.write_text(json.dumps(results, indent=1))
+    plot(results, ROOT / "docs" / f"dp_{args.table}.png")
 
 
 def plot(results: list[dict], path: Path) -> None:
