@@ -287,3 +287,22 @@ def test_the_cli_fits_under_dp_and_refuses_options_that_do_not_apply(tmp_path):
     assert result.exit_code == 2 and "do not apply with --epsilon" in result.output
     result = runner.invoke(main, [*base, "--delta", "1e-5"])
     assert result.exit_code == 2 and "need --epsilon" in result.output
+
+
+def test_released_categories_come_in_an_order_that_hides_their_counts():
+    from syngen import Metadata
+    from syngen.privacy.preprocessing import release_histograms
+
+    s = pd.Series(["b"] * 900 + ["c"] * 600 + ["a"] * 300, name="k")
+    hists, releases = release_histograms(
+        s.to_frame(),
+        Metadata({"k": "categorical"}),
+        noise_multiplier=1.0,
+        delta_threshold=1e-6,
+        public_bounds={},
+        public_categories={},
+        rng=np.random.default_rng(0),
+    )
+    assert hists[0].keys == ["a", "b", "c"]  # not b, c, a: the ranking by count
+    np.testing.assert_allclose(hists[0].counts, [300, 900, 600], atol=6)
+    assert [(r.noise_multiplier, r.steps) for r in releases] == [(1.0, 1)]

@@ -134,6 +134,8 @@ def _category_histogram(s, kind, public, sigma, delta_threshold, rng) -> ColumnH
         threshold = 0.0
     else:
         counts = pd.Series(values).value_counts()
+        # In an order that says nothing of the counts (value_counts ranks them exactly).
+        counts = counts.iloc[np.argsort([repr(k) for k in counts.index], kind="stable")]
         keys = list(counts.index)
         noisy = _noisy(counts.to_numpy(dtype="float64"), sigma, rng)
         null_count = float(_noisy(np.array([null.sum()], "float64"), sigma, rng)[0])
