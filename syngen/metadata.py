@@ -145,11 +145,7 @@ def detect_kind(s: pd.Series) -> str:
     nonnull = s.dropna()
     if len(nonnull) == 0:
         raise MetadataError(f"column {name!r} is entirely null: drop it, or declare it 'constant'")
-    if pd.api.types.is_timedelta64_dtype(s) or pd.api.types.is_complex_dtype(s):
-        raise MetadataError(
-            f"column {name!r} has dtype {s.dtype}, which syngen does not model; convert it "
-            f"to numbers first, e.g. df[{name!r}].dt.total_seconds()"
-        )
+    _check_modelled_dtype(s)
     n_unique = nonnull.nunique()
     if n_unique == 1 and len(nonnull) == len(s):
         return "constant"
@@ -171,6 +167,30 @@ def detect_kind(s: pd.Series) -> str:
     if n_unique == len(s) >= _MIN_ROWS_FOR_ID:
         return "id"
     return "categorical"
+
+
+def kind_from_dtype(s: pd.Series) -> str:
+    """The kind of one column from its dtype alone, reading no value (what a DP fit may use:
+    the schema is public, counts of distinct values are not)."""
+    _check_modelled_dtype(s)
+    if pd.api.types.is_bool_dtype(s):
+        return "boolean"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "datetime"
+    if pd.api.types.is_integer_dtype(s):
+        return "integer"
+    if pd.api.types.is_numeric_dtype(s):
+        return "numerical"
+    return "categorical"
+
+
+def _check_modelled_dtype(s: pd.Series) -> None:
+    if pd.api.types.is_timedelta64_dtype(s) or pd.api.types.is_complex_dtype(s):
+        name = str(s.name)
+        raise MetadataError(
+            f"column {name!r} has dtype {s.dtype}, which syngen does not model; convert it "
+            f"to numbers first, e.g. df[{name!r}].dt.total_seconds()"
+        )
 
 
 def _looks_like_id_name(name: str) -> bool:

@@ -306,3 +306,11 @@ def test_released_categories_come_in_an_order_that_hides_their_counts():
     assert hists[0].keys == ["a", "b", "c"]  # not b, c, a: the ranking by count
     np.testing.assert_allclose(hists[0].counts, [300, 900, 600], atol=6)
     assert [(r.noise_multiplier, r.steps) for r in releases] == [(1.0, 1)]
+
+
+def test_a_dp_fit_refuses_a_dtype_syngen_does_not_model_as_a_plain_fit_does():
+    from syngen import MetadataError
+
+    df = _coupled(200).assign(wait=pd.to_timedelta(np.arange(200), unit="s"))
+    with pytest.raises(MetadataError, match=r"'wait' has dtype timedelta64.*total_seconds"):
+        TabularGAN(epochs=1, dp=DPConfig()).fit(df)

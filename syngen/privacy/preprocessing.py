@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from ..metadata import Metadata, MetadataError, _check_frame
+from ..metadata import Metadata, MetadataError, _check_frame, kind_from_dtype
 from ..transform import TableTransformer
 from ..transform.categorical import CategoricalTransform
 from .accountant import PrivacyLedger, Release, gaussian_noise_for
@@ -60,7 +60,7 @@ def private_metadata(data: pd.DataFrame, metadata: Metadata | None) -> Metadata:
     is public; counting distinct values is not). Kinds that need raw values are refused."""
     _check_frame(data)
     if metadata is None:
-        kinds = {str(c): _kind_from_dtype(data[c]) for c in data.columns}
+        kinds = {str(c): kind_from_dtype(data[c]) for c in data.columns}
         metadata = Metadata(kinds)
     metadata.validate(data)
     for column, kind in metadata.columns.items():
@@ -71,18 +71,6 @@ def private_metadata(data: pd.DataFrame, metadata: Metadata | None) -> Metadata:
                 "like any category) or drop it"
             )
     return metadata
-
-
-def _kind_from_dtype(s: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(s):
-        return "boolean"
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return "datetime"
-    if pd.api.types.is_integer_dtype(s):
-        return "integer"
-    if pd.api.types.is_numeric_dtype(s):
-        return "numerical"
-    return "categorical"
 
 
 def release_histograms(
