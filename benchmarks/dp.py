@@ -51,9 +51,9 @@ warnings.filterwarnings("ignore")
 import pandas as pd
 from syngen import TabularGAN
 from syngen.privacy.config import DPConfig
-eps, out = sys.argv[1], sys.argv[2]
-train = pd.read_parquet(sys.argv[3])
-kw = {} if eps == "none" else {"dp": DPConfig(epsilon=float(eps), delta=1e-5)}
+options, eps, out = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+train = pd.read_parquet(sys.argv[4])
+kw = {} if eps == "none" else {"dp": DPConfig(epsilon=float(eps), delta=1e-5, **options)}
 t = time.time()
 model = TabularGAN(seed=0, **kw).fit(train)
 fit = time.time() - t
@@ -74,15 +74,23 @@ numeric = [c for c in train.columns if pd.api.types.is_numeric_dtype(train[c])]
 cont = [c for c in numeric if not pd.api.types.is_bool_dtype(train[c])]
 cat = [c for c in train.columns if c not in cont]
 train[cat] = train[cat].astype(str)
-kw = {"epsilon": eps, **({"delta": 1e-5} if name in ("mst", "aim") else {})}
-synth = Synthesizer.create(name, **kw)
+synth = Synthesizer.create(name, epsilon=eps, delta=1e-5)
 t = time.time()
-synth.fit(train, categorical_columns=cat, continuous_columns=cont, preprocessor_eps=0.1 * eps)
+synth.fit(train, categorical_columns=cat, continuous_columns=cont,
+           nullable=bool(train.isna().any().any()), preprocessor_eps=0.1 * eps)
 fit = time.time() - t
+# The epsilon each peer spends by its own accounting: the preprocessor's share (pure DP,
+# subtracted from the target) plus training's. MST and AIM spend the rest exactly (zCDP);
+# DP-CTGAN checks its accountant once per epoch, before the epoch, and may overshoot.
+own = eps
+if name == "dpctgan":
+    own = 0.1 * eps + synth.gan.epsilon_list[-1]
 syn = synth.sample(3 * len(train))
 syn[cat] = syn[cat].replace({"None": None, "nan": None})
 syn.to_parquet(out)
-print(json.dumps({"fit_seconds": round(fit, 1)}))
+from importlib.metadata import version
+print(json.dumps({"fit_seconds": round(fit, 1), "spent_epsilon": round(own, 4),
+                  "package": f"smartnoise-synth {version('smartnoise-synth')}"}))
 """
 
 
@@ -120,8 +128,11 @@ def score(path: str, table: str) -> dict:
     return out
 
 
-def run(command: list[str]) -> dict:
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+def run(command: list[str], timeout: float | None) -> dict:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"did not finish within {timeout:.0f} s"}
     if done.returncode:
         return {"error": (done.stderr or done.stdout).strip().splitlines()[-1][:300]}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -131,28 +142,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--table", choices=sorted(TARGETS), default="adult")
     parser.add_argument("--epsilons", default="0.5,1,3,10")
-    parser.add_argument("--no-plain", action="store_true", help="skip the fit without DP")
+    parser.add_argument("--no-plain", action="store_true", help="skip syngen's fit without DP")
+    parser.add_argument("--no-syngen", action="store_true", help="fit the peers only")
+    parser.add_argument("--dp-option", action="append", default=[], metavar="KEY=JSON")
     parser.add_argument("--peer-python", default=None)
     parser.add_argument("--peers", default="mst,dpctgan,aim")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds per model fit")
     parser.add_argument("-o", "--output", default=None)
     args = parser.parse_args()
     output = Path(args.output or ROOT / "bench-results" / f"dp_{args.table}.json")
-    epsilons = args.epsilons.split(",") + ([] if args.no_plain else ["none"])
+    # DPConfig options of syngen's fits, e.g. --dp-option refine_share=0.25: a model of its own.
+    options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.dp_option)}
+    syngen = " ".join(["syngen", *args.dp_option])
+    epsilons = args.epsilons.split(",") + ([] if args.no_plain or options else ["none"])
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         train_path = str(Path(tmp) / "train.parquet")
         split(args.table)[0].to_parquet(train_path)
-        jobs = [("syngen", eps, [sys.executable, "-c", _SYNGEN]) for eps in epsilons]
+        jobs = (
+            []
+            if args.no_syngen
+            else [
+                (syngen, eps, [sys.executable, "-c", _SYNGEN, json.dumps(options)])
+                for eps in epsilons
+            ]
+        )
         if args.peer_python:
             jobs += [
-                (name, eps, [args.peer_python, "-c", _PEER, name])
+                (f"{name} (smartnoise-synth)", eps, [args.peer_python, "-c", _PEER, name])
                 for name in args.peers.split(",")
                 for eps in args.epsilons.split(",")
             ]
         for name, eps, command in jobs:
-            out = str(Path(tmp) / f"{name}-{eps}.parquet")
+            out = str(Path(tmp) / f"{name.split()[0]}-{eps}.parquet")
             started = time.strftime("%Y-%m-%d %H:%M")
-            record = run([*command, eps, out, train_path])
+            record = run([*command, eps, out, train_path], args.timeout)
             if "error" not in record:
                 record.update(score(out, args.table))
             record = {
@@ -165,8 +189,18 @@ def main() -> None:
             }
             print(json.dumps(record), flush=True)
             results.append(record)
+    # Runs accumulate: a record replaces the earlier one of its model and epsilon only.
+    fresh = {(r["model"], r["epsilon"]) for r in results}
+    if output.exists():
+        kept = json.loads(output.read_text())
+        results = [r for r in kept if (r["model"], r["epsilon"]) not in fresh] + results
     output.write_text(json.dumps(results, indent=1))
-    plot(results, ROOT / "docs" / f"dp_{args.table}.png")
+    plot(
+        results,
+        ROOT / "docs" / f"dp_{args.table}.png"
+        if args.output is None
+        else output.with_suffix(".png"),
+    )
 
 
 def plot(results: list[dict], path: Path) -> None:

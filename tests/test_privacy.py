@@ -223,6 +223,25 @@ def test_the_plain_dp_fit_releases_what_it_reads_and_the_generator_follows_condi
     assert high - low > 8
 
 
+def test_refinement_under_dp_trains_a_private_classifier_on_the_same_budget():
+    df = _coupled(4000)
+    dp = DPConfig(epsilon=5.0, refine_share=0.5)
+    model = TabularGAN(epochs=8, seed=0, dp=dp).fit(df)
+    phases = [r["phase"] for r in model.history_]
+    assert phases == ["dp"] * 4 + ["dp-refine"] * 4
+    # The classifier's first epoch teaches nothing: no generator loss.
+    assert [r["generator_loss"] is None for r in model.history_] == [False] * 4 + [True] + [
+        False
+    ] * 3
+    p = model.privacy_
+    assert p["steps"] == p["planned_steps"] and p["epsilon"] <= 5.0
+    low = model.sample(1000, conditions={"group": "a"}, seed=1)["amount"].mean()
+    high = model.sample(1000, conditions={"group": "b"}, seed=1)["amount"].mean()
+    assert high - low > 8
+    with pytest.raises(ValueError, match="refine_share"):
+        DPConfig(refine_share=1.0)
+
+
 def test_dp_is_refused_for_a_constant_column_and_checked_at_the_boundary():
     df = _coupled().assign(country="FR")
     with pytest.raises(ValueError, match="'country' is declared constant"):

@@ -21,6 +21,9 @@ class DPConfig:
 
     Under DP a fit takes fewer, noisier steps, and its own defaults: ``learning_rate`` for the
     critic and the generator, a smaller critic (``critic_dims``); docs/experiments.md.
+    ``refine_share``: the last share of the epochs trains the generator against a classifier of
+    single rows (the refinement phase), itself trained by DP-SGD on the same budget; 0 turns
+    it off.
     """
 
     epsilon: float = 1.0
@@ -29,6 +32,7 @@ class DPConfig:
     max_grad_norm: float = 1.0
     learning_rate: float = 1e-3
     critic_dims: tuple[int, ...] = (128, 128)
+    refine_share: float = 0.0
     public_bounds: dict = field(default_factory=dict)
     public_categories: dict = field(default_factory=dict)
 
@@ -49,6 +53,8 @@ class DPConfig:
             raise ValueError(f"max_grad_norm must be positive, got {self.max_grad_norm!r}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}")
+        if not 0.0 <= self.refine_share < 1.0:
+            raise ValueError(f"refine_share must be in [0, 1), got {self.refine_share!r}")
         self.critic_dims = tuple(int(d) for d in self.critic_dims)
         if not self.critic_dims or min(self.critic_dims) < 1:
             raise ValueError(f"critic_dims must be positive layer widths, got {self.critic_dims}")

@@ -32,8 +32,9 @@ class TabularConfig(ModelConfig):
     (``critics.RowClassifier``); its first epoch trains only the classifier. 0 turns it off.
 
     ``dp``: train under differential privacy (``DPConfig``): one (epsilon, delta) for the
-    whole fit, preprocessing included. It takes pac 1, no refinement and no derived columns,
-    and ``epochs`` left as ``None`` become ``DP_EPOCHS``.
+    whole fit, preprocessing included. It takes pac 1 and no derived columns, its refinement
+    phase is ``dp.refine_share`` (``refine_share`` does not apply), and ``epochs`` left as
+    ``None`` become ``DP_EPOCHS``.
 
     What each of these did on Adult and German credit: docs/experiments.md.
     """
@@ -91,8 +92,8 @@ class TabularConfig(ModelConfig):
     def resolved(self, n_rows: int) -> TabularConfig:
         """A copy with the size-dependent defaults filled in for a table of ``n_rows``."""
         if self.dp is not None:
-            # One row, one clipping unit: no packs; refinement's classifier and derived-column
-            # detection would read the rows outside the accountant.
+            # One row, one clipping unit: no packs; derived-column detection would read the rows
+            # outside the accountant. Refinement under DP is DPConfig's (its own DP-SGD step).
             # Smaller batches: more steps for the same epsilon (the noise grows slowly with
             # the number of steps), which a GAN needs more than a clean gradient.
             batch = self.batch_size or max(16, min(200, n_rows // 40))

@@ -10,8 +10,13 @@ the pair, ``D(fake_i) - D(real_i) + penalty(interpolate of the two)``. Adding or
 adds or removes one unit and changes no other, so the sum of the clipped unit gradients has
 L2 sensitivity ``max_grad_norm`` (docs/privacy.md). ``DPStep`` computes, clips and noises.
 
-The generator sees the data only through the critic, and its own step draws conditions from the
-sampler's mixture, which under DP holds noisy counts: post-processing both. The budget is
+With ``DPConfig.refine_share`` the last epochs replace the critic by the refinement phase's
+classifier of single rows (``RowClassifier``), trained by DP-SGD on the same units (row i and
+its partner, logistic loss) and the same budget; its first epoch trains the classifier only.
+
+The generator sees the data only through the critic (or the classifier), and its own step
+draws conditions from the sampler's mixture, which under DP holds noisy counts:
+post-processing all. The budget is
 checked before every critic step (``TrainingBudget``); training stops when the next step would
 overspend, and the steps taken are written to the ledger.
 """
@@ -28,6 +33,7 @@ from ..privacy.dp_sgd import DPStep
 from ..training import EpochLoop, FusedAdam, WeightAverage
 from ..transform import EncodedTable
 from .config import TabularConfig
+from .critics import RowClassifier
 from .draw_order import RealRows, condition_loss
 from .trainer import GeneratorUpdate
 
@@ -60,6 +66,11 @@ def wgan_gp_unit_loss(call, real, fake, cond, alpha, penalty: float = 10.0) -> t
         - call(real[None], cond[None]).sum()
         + penalty * (norm - 1) ** 2
     )
+
+
+def logistic_unit_loss(call, real, fake) -> torch.Tensor:
+    """One unit's classifier loss: real row 1, its generated partner 0 (cross-entropy)."""
+    return F.softplus(-call(real[None])).sum() + F.softplus(call(fake[None])).sum()
 
 
 class DPTrainer:
@@ -99,6 +110,18 @@ class DPTrainer:
             expected_batch_size=budget.sample_rate * self.n,
             generator=noise,
         )
+        self.refiner = self.refiner_step = None
+        if cfg.dp.refine_share:
+            self.refiner = RowClassifier(dim, cfg.dp.critic_dims).to(dev)
+            self.refiner_step = DPStep(
+                self.refiner,
+                torch.optim.Adam(self.refiner.parameters(), lr=lr, betas=(0.5, 0.9)),
+                logistic_unit_loss,
+                noise_multiplier=budget.noise_multiplier,
+                max_grad_norm=max_grad_norm,
+                expected_batch_size=budget.sample_rate * self.n,
+                generator=noise,
+            )
         self.opt_g = FusedAdam(
             self.G.parameters(), lr, (0.5, 0.9), weight_decay=cfg.generator_decay
         )
@@ -107,22 +130,28 @@ class DPTrainer:
 
     def run(self, epochs: EpochLoop, steps_per_epoch: int) -> None:
         """Train until the epochs end or the budget allows no further step."""
+        refine_from = self.cfg.epochs - round(self.cfg.dp.refine_share * self.cfg.epochs)
         self.G.train()
-        for _ in epochs:
+        for epoch in epochs:
+            refining = self.refiner is not None and epoch >= refine_from
+            warming_up = refining and epoch == refine_from  # the classifier learns first
             sum_g = torch.zeros((), device=self.dev)
             done = 0
             for _ in range(steps_per_epoch):
                 if not self.budget.allows_step():
                     break
-                self.dp_critic_step()
+                self.dp_critic_step(refining)
                 self.budget.step()
-                sum_g += self.generator_step()
+                if not warming_up:
+                    sum_g += self.generator_step(refining)
                 done += 1
             if done:
                 # The critic's loss is a mean over real rows, never released: the history is
                 # in the model file. The generator's loss reads only the (private) critic.
                 epochs.record(
-                    phase="dp", generator_loss=float(sum_g) / done, discriminator_loss=None
+                    phase="dp-refine" if refining else "dp",
+                    generator_loss=None if warming_up else float(sum_g) / done,
+                    discriminator_loss=None,
                 )
             if done < steps_per_epoch:
                 break
@@ -135,13 +164,14 @@ class DPTrainer:
             return torch.zeros(rows, 0, device=self.dev)
         return F.one_hot(g, self.cond_dim).float()
 
-    def _generate(self, g: torch.Tensor | None, rows: int):
+    def _generate(self, g: torch.Tensor | None, rows: int, hard: bool = False):
         z = torch.randn(rows, self.cfg.embedding_dim, device=self.dev)
         raw = self.G(z, g, transposed=True)
-        return raw, self.layout.activate_rows(raw, self.cfg.gumbel_tau).t()
+        return raw, self.layout.activate_rows(raw, self.cfg.gumbel_tau, hard=hard).t()
 
-    def dp_critic_step(self) -> None:
-        """One DP-SGD step of the critic on a Poisson sample of the real rows."""
+    def dp_critic_step(self, refining: bool = False) -> None:
+        """One DP-SGD step of the critic (with ``refining``, of the row classifier, on hard
+        generated rows) on a Poisson sample of the real rows."""
         k = self.rng.binomial(self.n, self.budget.sample_rate)
         rows = self.rng.choice(self.n, k, replace=False)
         g = None
@@ -149,18 +179,26 @@ class DPTrainer:
             column = self.rng.integers(0, self.codes.shape[1], k)
             g = torch.from_numpy(self.codes[rows, column]).to(self.dev)
         with torch.no_grad():
-            _, fake = self._generate(g, k)
+            _, fake = self._generate(g, k, hard=refining)
+        if refining:
+            self.refiner_step.step(self.real_rows(rows), fake)
+            return
         alpha = torch.rand(k, device=self.dev)  # one mixing weight per unit
         self.critic_step.step(self.real_rows(rows), fake, self._one_hot(g, k), alpha)
 
-    def generator_step(self) -> torch.Tensor:
-        """One generator update against the critic, conditions from the (noisy) mixture."""
+    def generator_step(self, refining: bool = False) -> torch.Tensor:
+        """One generator update against the critic (with ``refining``, the row classifier),
+        conditions from the (noisy) mixture."""
         g = col = None
         if self.cond_dim:
             col, g = self.sampler.sample_mixture(self.b, self.rng)
             col, g = torch.from_numpy(col).to(self.dev), torch.from_numpy(g).to(self.dev)
-        raw, fake = self._generate(g, self.b)
-        self.D.requires_grad_(False)
-        loss_g = -self.D(fake, self._one_hot(g, self.b)).mean()
-        self.D.requires_grad_(True)
+        raw, fake = self._generate(g, self.b, hard=refining)
+        judge = self.refiner if refining else self.D
+        judge.requires_grad_(False)
+        if refining:
+            loss_g = self.refiner.generator_loss(fake)
+        else:
+            loss_g = -self.D(fake, self._one_hot(g, self.b)).mean()
+        judge.requires_grad_(True)
         return self.update(loss_g, raw, col, g)
