@@ -1,4 +1,5 @@
-"""The ``syngen`` command: fit, sample, report and demo. Thin: parses, calls the API, prints."""
+"""The ``syngen`` command: fit, sample, report, bench, datasets and demo. Thin: parses, calls
+the API, prints."""
 
 from __future__ import annotations
 
@@ -509,6 +510,194 @@ def report(
     click.echo(f"wrote {output}" + (f" and {json_path}" if json_path else ""))
     if strict and result.privacy_passed is False:
         sys.exit(2)
+
+
+def _number_list(ctx, param, text: str | None):
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: write numbers separated by commas") from None
+    if not values or min(values) <= 0:
+        raise click.BadParameter(f"{text!r}: every value must be a positive number")
+    return values
+
+
+def _interpreters(ctx, param, values) -> dict:
+    out = {}
+    for item in values:
+        family, sep, python = item.partition("=")
+        if not sep or not family or not python:
+            raise click.BadParameter(
+                f"{item!r}: write FAMILY=PYTHON, e.g. smartnoise=venv/bin/python"
+            )
+        out[family] = python
+    return out
+
+
+@main.command()
+@click.argument(
+    "data",
+    nargs=-1,
+    type=click.Path(exists=True, dir_okay=False),
+    callback=lambda c, p, v: [_table_path(c, p, x) for x in v],
+)
+@click.option(
+    "--dataset",
+    "names",
+    multiple=True,
+    help="A catalogue table (repeatable): see `syngen datasets list`.",
+)
+@click.option(
+    "--manifest",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="A folder's manifest.json: --dataset names are read from it.",
+)
+@click.option(
+    "--models",
+    default=None,
+    callback=_column_list,
+    help="Comma-separated; default identity,holdout,independent,copula,syngen; also "
+    "syngen-dp, sdv-ctgan, sdv-tvae, sdv-copula, smartnoise-mst, smartnoise-aim, "
+    "smartnoise-dpctgan.",
+)
+@click.option(
+    "--epsilon",
+    "epsilons",
+    default="1",
+    show_default=True,
+    callback=_number_list,
+    help="Epsilons of the DP models (one cell each), e.g. 1,3.",
+)
+@click.option("--target", default=None, help="Target column of the DATA files (utility scores).")
+@click.option(
+    "--epochs", type=click.IntRange(min=1), default=None, help="Epochs of every model that trains."
+)
+@click.option(
+    "--time-budget",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Seconds per fit, for every model alike.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Kill a fit after this many seconds (default: 3 x the time budget + 120, or none).",
+)
+@click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the split and of the fits."
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Threads of every fit (default: torch's).",
+)
+@click.option(
+    "--python",
+    "interpreters",
+    multiple=True,
+    callback=_interpreters,
+    metavar="FAMILY=PYTHON",
+    help="Run a peer family (sdv, smartnoise) in another interpreter.",
+)
+@click.option(
+    "--report-rows",
+    type=click.IntRange(min=10),
+    default=None,
+    help="Cap the scorer's sample sizes (a quicker, noisier bench).",
+)
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Results folder; rerunning into it skips finished cells.",
+)
+def bench(
+    data,
+    names,
+    manifest,
+    models,
+    epsilons,
+    target,
+    epochs,
+    time_budget,
+    timeout,
+    repeats,
+    seed,
+    threads,
+    interpreters,
+    report_rows,
+    output_dir,
+):
+    """Train each candidate generator on each table, score all alike and write a leaderboard:
+    results.json, leaderboard.md and leaderboard.html in the output folder. Every fit runs in
+    its own process with the same split, threads and budget."""
+    from .bench import BenchConfig, from_file, resolve, run_bench
+    from .bench.leaderboard import console
+    from .bench.models import DEFAULT_MODELS
+
+    try:
+        config = BenchConfig(
+            models=tuple(models or DEFAULT_MODELS),
+            epsilons=tuple(epsilons),
+            epochs=epochs,
+            time_budget=time_budget,
+            repeats=repeats,
+            seed=seed,
+            timeout=timeout,
+            threads=threads,
+            interpreters=interpreters,
+            report_rows=report_rows,
+        )
+        tables = [from_file(path, target=target) for path in data]
+        tables += resolve(list(names), manifest)
+        if not tables:
+            raise ValueError(
+                "name a table: DATA files, or --dataset NAME (see `syngen datasets list`)"
+            )
+        results = run_bench(tables, output_dir, config, progress=click.echo)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        _fail(exc)
+    click.echo(console(results))
+    out = Path(output_dir)
+    click.echo(
+        f"\nwrote {out / 'results.json'}, {out / 'leaderboard.md'}, {out / 'leaderboard.html'}"
+    )
+
+
+@main.group()
+def datasets() -> None:
+    """The tables syngen bench can run on by name."""
+
+
+@datasets.command("list")
+@click.option(
+    "--manifest",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="List a folder's manifest.json instead of the bundled tables.",
+)
+def datasets_list(manifest):
+    """Name, domain, rows, columns, target, task and licence of each table."""
+    from .bench import bundled, from_manifest
+
+    try:
+        tables = from_manifest(manifest) if manifest else bundled()
+    except ValueError as exc:
+        _fail(exc)
+    line = "{:26s} {:9s} {:10s} {:>8s} {:>4s}  {:12s} {:10s} {}"
+    click.echo(line.format("name", "domain", "kind", "rows", "cols", "target", "task", "licence"))
+    for d in tables:
+        rows = "?" if d.rows is None else f"{d.rows:,}"
+        cols = "?" if d.columns is None else str(d.columns)
+        fields = (d.domain, d.kind, rows, cols, d.target, d.task, d.licence)
+        click.echo(line.format(d.name, *(f or "-" for f in fields)))
 
 
 @main.command()

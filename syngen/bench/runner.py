@@ -1,0 +1,323 @@
+"""run_bench: every candidate on every table, each fit in its own process, scored alike.
+
+A cell is one (dataset, model, epsilon, repeat). Its key holds everything that shapes its
+result (the table's content hash, the split, the model, the budget, the seed, syngen's
+version), and its folder under ``OUT/cells/`` is named by that key's hash: rerunning into the
+same folder skips the cells already recorded, and a changed setting makes a new cell beside
+the old one. A cell's fit runs in a worker process with the same threads and budget as the
+others; a crash, an out-of-memory kill or a timeout is recorded with its error and the bench
+goes on. Its rows are scored by ``syngen.report.evaluate`` against the split's holdout rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..io import atomic_path
+from ..version import __version__
+from .catalogue import Dataset
+from .models import DEFAULT_MODELS, Candidate, candidates, skip_reason
+from .split import split_table
+
+SCHEMA = "syngen-bench"
+SCHEMA_VERSION = 1
+_PEER_WORKER = Path(__file__).with_name("peer_worker.py")
+
+
+@dataclass
+class BenchConfig:
+    """What a bench runs. ``epochs`` or ``time_budget`` (seconds per fit) is the budget every
+    model gets in its own terms; ``timeout`` kills a fit that runs past it (default: three
+    times the time budget plus two minutes, or no limit). ``interpreters`` maps a peer family
+    ("sdv", "smartnoise") to the Python that has its package."""
+
+    models: tuple[str, ...] = DEFAULT_MODELS
+    epsilons: tuple[float, ...] = (1.0,)
+    epochs: int | None = None
+    time_budget: float | None = None
+    repeats: int = 1
+    seed: int = 0
+    timeout: float | None = None
+    threads: int | None = None
+    holdout_share: float = 0.2
+    reference_share: float = 0.1
+    interpreters: dict = field(default_factory=dict)
+    report_rows: int | None = None  # cap the report's sample sizes (quick benches)
+
+    def __post_init__(self) -> None:
+        self.models = tuple(self.models)
+        self.epsilons = tuple(float(e) for e in self.epsilons)
+        candidates(list(self.models))  # names checked here, before any work
+        if self.epochs is not None and self.time_budget is not None:
+            raise ValueError("give epochs or time_budget, not both")
+        for name in ("epochs", "repeats", "threads"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("time_budget", "timeout"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        if any(not e > 0 for e in self.epsilons):
+            raise ValueError(f"every epsilon must be positive, got {self.epsilons}")
+
+    def fit_timeout(self) -> float | None:
+        if self.timeout is not None:
+            return self.timeout
+        return None if self.time_budget is None else 3 * self.time_budget + 120
+
+
+def _digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _report_config(cfg: BenchConfig, seed: int):
+    from ..report import ReportConfig
+
+    if cfg.report_rows is None:
+        return ReportConfig(seed=seed)
+    r = cfg.report_rows
+    return ReportConfig(
+        seed=seed, quality_rows=r, detection_rows=r, privacy_queries=r, utility_rows=r
+    )
+
+
+def machine() -> dict:
+    import numpy
+    import sklearn
+    import torch
+
+    return {
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "versions": {
+            "syngen": __version__,
+            "torch": torch.__version__,
+            "numpy": numpy.__version__,
+            "pandas": pd.__version__,
+            "scikit-learn": sklearn.__version__,
+        },
+    }
+
+
+def run_bench(
+    datasets: list[Dataset],
+    output: str | Path,
+    config: BenchConfig | None = None,
+    *,
+    progress: Callable[[str], None] = lambda message: None,
+) -> dict:
+    """Run every cell not yet recorded in ``output``; the results (also ``results.json``,
+    ``leaderboard.md`` and ``leaderboard.html`` there)."""
+    from .leaderboard import leaderboard, write_pages
+
+    cfg = config or BenchConfig()
+    if not datasets:
+        raise ValueError("no dataset to bench: give DATA files or --dataset names")
+    out = Path(output)
+    (out / "cells").mkdir(parents=True, exist_ok=True)
+    chosen = candidates(list(cfg.models))
+    tables, cells, skipped = [], [], []
+    plans = []
+    for ds in datasets:
+        if ds.kind != "tabular":
+            raise ValueError(f"{ds.name}: a {ds.kind} table; syngen bench scores tables only "
+                             "so far (time series: fit and report them one by one)")  # fmt: skip
+        df = ds.load()
+        if ds.target is not None and ds.target not in df.columns:
+            raise ValueError(f"{ds.name}: no target column {ds.target!r}; columns: "
+                             f"{', '.join(map(str, df.columns))}")  # fmt: skip
+        split = split_table(
+            df,
+            seed=cfg.seed,
+            target=ds.target,
+            holdout_share=cfg.holdout_share,
+            reference_share=cfg.reference_share,
+        )
+        content = hashlib.sha256(
+            pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()
+        ).hexdigest()[:16]
+        tables.append({**ds.to_dict(), "rows": len(df), "columns": df.shape[1],
+                       "content_sha256": content, "split": split.record})  # fmt: skip
+        for cand in chosen:
+            reason = skip_reason(cand, cfg.interpreters)
+            if reason:
+                skipped.append({"dataset": ds.name, "model": cand.name, "reason": reason})
+                continue
+            for eps in cfg.epsilons if cand.private else (None,):
+                for k in range(cfg.repeats):
+                    plans.append((ds, split, content, cand, eps, k))
+    for i, (ds, split, content, cand, eps, k) in enumerate(plans, 1):
+        label = (
+            f"[{i}/{len(plans)}] {ds.name} | {cand.name}"
+            + (f" eps={eps:g}" if eps is not None else "")
+            + (f" | repeat {k + 1}" if cfg.repeats > 1 else "")
+        )
+        cells.append(_run_cell(out, cfg, ds, split, content, cand, eps, k, label, progress))
+    for s in skipped:
+        progress(f"{s['dataset']} | {s['model']}: {s['reason']}")
+    results = {
+        "schema": SCHEMA,
+        "version": SCHEMA_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "syngen_version": __version__,
+        "settings": asdict(cfg),
+        "machine": machine(),
+        "datasets": tables,
+        "cells": cells,
+        "skipped": skipped,
+    }
+    results["leaderboard"] = leaderboard(results)
+    with atomic_path(out / "results.json") as tmp:
+        tmp.write_text(json.dumps(results, indent=1, default=str, allow_nan=False))
+    write_pages(results, out)
+    return results
+
+
+def read_results(path: str | Path) -> dict:
+    """A bench's ``results.json``, checked to be one this syngen reads."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable bench results file ({exc})") from exc
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise ValueError(f'{path}: not a syngen bench results file (no "schema": "{SCHEMA}")')
+    if data.get("version") != SCHEMA_VERSION:
+        raise ValueError(f"{path}: bench results version {data.get('version')}; this syngen "
+                         f"reads version {SCHEMA_VERSION}")  # fmt: skip
+    return data
+
+
+def _run_cell(out, cfg, ds, split, content, cand: Candidate, eps, k, label, progress) -> dict:
+    seed = cfg.seed + k
+    key = {
+        "dataset": ds.name,
+        "content_sha256": content,
+        "split": split.record,
+        "model": cand.name,
+        "epsilon": eps,
+        "repeat": k,
+        "seed": seed,
+        "epochs": cfg.epochs if cand.budget != "none" else None,
+        "time_budget": cfg.time_budget if cand.budget != "none" else None,
+        "threads": cfg.threads,
+        "report_rows": cfg.report_rows,
+        "syngen_version": __version__,
+    }
+    cell_id = f"{ds.name}-{cand.name}" + (f"-eps{eps:g}" if eps is not None else "")
+    cell_id += f"-r{k}-{_digest(key)[:10]}"
+    folder = out / "cells" / cell_id
+    record_path = folder / "cell.json"
+    if record_path.exists():
+        record = json.loads(record_path.read_text())
+        progress(f"{label}: recorded before ({record['status']}), skipped")
+        return record
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"id": cell_id, "key": key, "role": cand.role, "dataset": ds.name,
+              "model": cand.name, "epsilon": eps, "repeat": k}  # fmt: skip
+    progress(f"{label}: fitting")
+    started = time.perf_counter()
+    fitted = _fit_in_worker(folder, cfg, split, cand, eps, seed)
+    record.update(fitted)
+    if record["status"] == "done":
+        try:
+            record.update(_score(folder, cfg, ds, split, fitted.get("privacy"), seed))
+        except (ValueError, TypeError) as exc:
+            record.update(status="failed", error=f"scoring: {exc}")
+    record["wall_seconds"] = round(time.perf_counter() - started, 1)
+    with atomic_path(record_path) as tmp:
+        tmp.write_text(json.dumps(record, indent=1, default=str))
+    summary = (
+        f"quality {record['scores'].get('fidelity.quality', float('nan')):.3f}"
+        if record["status"] == "done"
+        else record.get("error", "")
+    )
+    progress(f"{label}: {record['status']} in {record['wall_seconds']:.0f} s ({summary})")
+    return record
+
+
+def _fit_in_worker(folder: Path, cfg, split, cand: Candidate, eps, seed) -> dict:
+    train_path, reference_path = folder / "train.parquet", folder / "reference.parquet"
+    split.train.to_parquet(train_path)
+    split.reference.to_parquet(reference_path)
+    spec = {
+        "model": cand.name,
+        "train": str(train_path),
+        "reference": str(reference_path),
+        "rows": len(split.train),
+        "seed": seed,
+        "epsilon": eps,
+        "epochs": cfg.epochs if cand.budget != "none" else None,
+        "seconds": cfg.time_budget if cand.budget != "none" else None,
+        "budget": cand.budget,
+        "threads": cfg.threads,
+        "output": str(folder / "synthetic.parquet"),
+        "result": str(folder / "fit.json"),
+    }
+    (folder / "spec.json").write_text(json.dumps(spec, indent=1))
+    if cand.family == "syngen":
+        command = [sys.executable, "-m", "syngen.bench.worker", str(folder / "spec.json")]
+    else:
+        python = cfg.interpreters.get(cand.family, sys.executable)
+        command = [python, str(_PEER_WORKER), str(folder / "spec.json")]
+    env = dict(os.environ)
+    if cfg.threads:
+        env.update(OMP_NUM_THREADS=str(cfg.threads), MKL_NUM_THREADS=str(cfg.threads))
+    timeout = cfg.fit_timeout()
+    with open(folder / "worker.log", "wb") as log:
+        worker = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+        try:
+            code = worker.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)  # the worker and anything it started
+            worker.wait()
+            return {"status": "timeout", "error": f"killed after the {timeout:.0f} s timeout"}
+    for p in (train_path, reference_path):
+        p.unlink()
+    if code != 0:
+        lines = (folder / "worker.log").read_text(errors="replace").strip().splitlines()
+        last = lines[-1] if lines else ""
+        how = "killed by signal " + signal.Signals(-code).name if code < 0 else f"exit {code}"
+        if code == -signal.SIGKILL:
+            how += " (out of memory?)"
+        return {"status": "failed", "error": f"{how}: {last}"[:500]}
+    return {"status": "done", **json.loads((folder / "fit.json").read_text())}
+
+
+def _score(folder: Path, cfg, ds, split, privacy, seed) -> dict:
+    from ..report import evaluate
+
+    synthetic = pd.read_parquet(folder / "synthetic.parquet")
+    report = evaluate(
+        split.train,
+        synthetic,
+        holdout=split.holdout,
+        target=ds.target,
+        config=_report_config(cfg, seed),
+        privacy=privacy,
+    )
+    report.to_html(folder / "report.html")
+    report.to_json(folder / "report.json")
+    return {
+        "scores": report.scores,
+        "privacy_checks": {
+            "passed": sum(v["passed"] for v in report.verdicts),
+            "total": len(report.verdicts),
+        },
+        "report": f"cells/{folder.name}/report.html",
+    }
