@@ -44,7 +44,9 @@ def tiny(tmp_path_factory):
 
 
 def _row(results, dataset, model):
-    return next(r for r in results["leaderboard"] if r["dataset"] == dataset and r["model"] == model)
+    return next(
+        r for r in results["leaderboard"] if r["dataset"] == dataset and r["model"] == model
+    )
 
 
 def test_identity_ranks_first_on_fidelity_and_last_on_privacy(tiny):
@@ -142,8 +144,14 @@ def test_the_split_is_stratified_disjoint_and_fixed_by_its_seed():
 def test_the_copula_baseline_keeps_marginals_and_correlation():
     rng = np.random.default_rng(0)
     x = rng.normal(size=3000)
-    df = pd.DataFrame({"x": x, "y": x + rng.normal(0, 0.5, 3000),
-                       "c": np.where(x > 0.5, "hi", "lo"), "n": rng.integers(0, 5, 3000)})  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "x": x,
+            "y": x + rng.normal(0, 0.5, 3000),
+            "c": np.where(x > 0.5, "hi", "lo"),
+            "n": rng.integers(0, 5, 3000),
+        }
+    )
     out = gaussian_copula(df, 3000, seed=1)
     assert out.dtypes.to_dict() == df.dtypes.to_dict()
     assert set(out["y"]) <= set(df["y"]) and set(out["c"]) == {"hi", "lo"}

@@ -147,13 +147,13 @@ def console(results: dict) -> str:
     fmts = {k: f for k, _, f, _ in COLUMNS}
     out = []
     for ds in results["datasets"]:
-        out.append(f"\n{ds['name']}:  rank  model                     quality  pairs   TSTR    "
-                   "DCR   fit s")  # fmt: skip
+        head = ["quality", "pairs", "TSTR", "DCR", "fit s"]
+        out.append(f"\n{ds['name']}:  rank  {'model':30s} " + " ".join(f"{h:>7s}" for h in head))
         for r in (r for r in results["leaderboard"] if r["dataset"] == ds["name"]):
             rank = str(r.get("rank", "ref" if r["role"] == "reference" else "-"))
             vals = ["-" if r["mean"][k] is None else fmts[k].format(r["mean"][k]) for k in keys]
             failed = " (failed)" if not r["finished"] else ""
-            out.append(f"{'':{len(ds['name']) + 3}s}{rank:>4s}  {_name(r) + failed:24s} "
+            out.append(f"{'':{len(ds['name']) + 3}s}{rank:>4s}  {_name(r) + failed:30s} "
                        + " ".join(f"{v:>7s}" for v in vals))  # fmt: skip
     return "\n".join(out)
 

@@ -237,6 +237,8 @@ def _run_cell(out, cfg, ds, split, content, cand: Candidate, eps, k, label, prog
             record.update(_score(folder, cfg, ds, split, fitted.get("privacy"), seed))
         except (ValueError, TypeError) as exc:
             record.update(status="failed", error=f"scoring: {exc}")
+    if cand.role == "reference":  # real rows: no copy of them stays in the results folder
+        (folder / "synthetic.parquet").unlink(missing_ok=True)
     record["wall_seconds"] = round(time.perf_counter() - started, 1)
     with atomic_path(record_path) as tmp:
         tmp.write_text(json.dumps(record, indent=1, default=str))
