@@ -28,4 +28,14 @@ def bench(session: nox.Session) -> None:
     # its torch DGAN runs on the current ones, so it goes in without its pins.
     session.install("category_encoders")
     session.install("--no-deps", "gretel-synthetics==0.22.20")
+    # The leaderboard: every model on the finance and medical tables, through `syngen bench`
+    # (resumable: a rerun fits only what changed). run.py keeps the speed and scale probes.
+    tables = ["german_credit", "credit_card_aer", "hmda", "pima_diabetes", "pbc", "flchain"]
+    session.run(
+        "syngen", "bench", "--manifest", "../shared/datasets/manifest.json",
+        *[arg for t in tables for arg in ("--dataset", t)],
+        "--models", "identity,holdout,independent,copula,syngen,syngen-dp,sdv-ctgan,sdv-tvae,"
+        "sdv-copula", "--epsilon", "1,3", "--time-budget", "300", "--repeats", "3",
+        "-o", "bench-results/leaderboard",
+    )  # fmt: skip
     session.run("python", "benchmarks/run.py", *session.posargs)

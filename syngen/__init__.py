@@ -1,20 +1,30 @@
 """syngen: synthetic copies of sensitive tables and time series."""
 
-from .metadata import Metadata, MetadataError  # noqa: E402
-from .persistence import ModelFileError, load  # noqa: E402
-from .tabular import TabularConfig, TabularGAN  # noqa: E402
-from .timeseries import DoppelGANger, TimeSeriesConfig  # noqa: E402
-from .version import __version__  # noqa: E402
+from importlib import import_module
 
-# The report pulls in scikit-learn, sdmetrics and matplotlib: imported on first use only.
-_REPORT_NAMES = ("PrivacyThresholds", "Report", "ReportConfig", "evaluate")
+from .version import __version__
+
+# Every name is imported on first use: `syngen --help` and light scripts do not pay for
+# torch, scikit-learn and sdmetrics up front.
+_WHERE = {
+    "Metadata": "metadata",
+    "MetadataError": "metadata",
+    "ModelFileError": "persistence",
+    "load": "persistence",
+    "TabularConfig": "tabular",
+    "TabularGAN": "tabular",
+    "DoppelGANger": "timeseries",
+    "TimeSeriesConfig": "timeseries",
+    "PrivacyThresholds": "report",
+    "Report": "report",
+    "ReportConfig": "report",
+    "evaluate": "report",
+}
 
 
 def __getattr__(name: str):
-    if name in _REPORT_NAMES:
-        from . import report
-
-        return getattr(report, name)
+    if name in _WHERE:
+        return getattr(import_module(f".{_WHERE[name]}", __name__), name)
     raise AttributeError(f"module 'syngen' has no attribute {name!r}")
 
 

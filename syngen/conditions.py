@@ -27,6 +27,11 @@ def parse_conditions(tt: TableTransformer, conditions: Mapping[str, object]) -> 
         if kind == "id":
             raise ValueError(f"cannot condition on id column {column!r}: ids are regenerated")
         value = parse_value(value, kind, column)
+        if kind == "integer" and isinstance(value, float) and not value.is_integer():
+            raise ValueError(
+                f"condition {column}={value!r}: {column!r} holds whole numbers only; give a "
+                "whole number"
+            )
         t = tt.transform_of(column)
         inner = getattr(t, "inner", t)
         if isinstance(t, CategoricalTransform):
@@ -55,6 +60,19 @@ def parse_conditions(tt: TableTransformer, conditions: Mapping[str, object]) -> 
                     f"{source!r}; drop one of them"
                 )
     return out
+
+
+def too_rare(produced: int, candidates: int, n: int, floor: int) -> bool:
+    """Whether rejection sampling should give up: after ``floor`` candidates, when none has
+    matched, or when even the optimistic bound on the acceptance rate (the rate plus three
+    standard errors, 3 / candidates when none matched) needs more than ``max(50 n, floor)``
+    candidates in all -- evidence, whatever n is."""
+    if candidates < floor:
+        return False
+    if produced == 0:
+        return True
+    rate_high = (produced + 3 * np.sqrt(produced)) / candidates
+    return candidates + (n - produced) / rate_high > max(50 * n, floor)
 
 
 def rows_matching(frame: pd.DataFrame, wanted: dict) -> np.ndarray:

@@ -1,8 +1,11 @@
-"""Reading and writing tables: CSV or Parquet by extension, outputs replaced atomically."""
+"""Reading and writing tables: CSV or Parquet by extension, outputs replaced atomically, and
+destinations checked before any work."""
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -32,11 +35,77 @@ def read_table(path: str | Path) -> pd.DataFrame:
     try:
         if fmt == "parquet":
             return pd.read_parquet(path)
-        return pd.read_csv(path)
+        return _read_csv(Path(path))
     except (pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         raise ValueError(f"{path}: cannot read it as {fmt}: {exc}") from exc
     except pd.errors.EmptyDataError as exc:
         raise ValueError(f"{path}: the file is empty") from exc
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A CSV with its delimiter sniffed (comma, semicolon, tab or bar) and a byte-order mark
+    ignored; duplicate column names are refused (pandas would rename them ``a.1``)."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        head = f.read(64 * 1024)
+    if not head.strip():
+        raise pd.errors.EmptyDataError("no columns")
+    first = head.split("\n", 1)[0].rstrip("\r")
+    sep = ","
+    if "," not in first:  # a comma in the header decides; else the header's other delimiter
+        sep = next((d for d in ";\t|" if d in first), ",")
+    header = next(csv.reader([first], delimiter=sep))
+    seen, twice = set(), []
+    for name in header:
+        if name in seen and name not in twice:
+            twice.append(name)
+        seen.add(name)
+    if twice:
+        raise ValueError(
+            f"{path}: column name{'s' if len(twice) > 1 else ''} "
+            f"{', '.join(map(repr, twice))} appear{'' if len(twice) > 1 else 's'} more than "
+            "once; give every column its own name"
+        )
+    return pd.read_csv(path, sep=sep, encoding="utf-8-sig")
+
+
+def check_destination(
+    path: str | Path, *, inputs: tuple = (), option: str = "-o", folder: bool = False
+) -> None:
+    """Refuse, before any work, an output that is one of the command's inputs (links
+    resolved) or that cannot be written: a folder where a file goes (or the reverse), a
+    parent that is a file, a folder without write permission."""
+    target = Path(path).resolve()
+    for given in inputs:
+        if given is not None and Path(given).resolve() == target:
+            raise ValueError(f"{option} {path} is also an input ({given}); write somewhere else")
+    if folder and target.exists() and not target.is_dir():
+        raise ValueError(f"{option} {path} is a file; give a folder")
+    if not folder and target.is_dir():
+        raise ValueError(f"{option} {path} is a folder; give a file name")
+    parent = target.parent if not folder else target
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{option} {path}: {parent} is a file, not a folder")
+    writable = target if target.exists() else parent
+    if not os.access(writable, os.W_OK) or not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {path}: no permission to write there")
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Delete the temporaries that an earlier, killed writer of ``path`` left (the pid in
+    their name is no longer running)."""
+    for stale in glob.glob(str(path.parent / f".{glob.escape(path.name)}.*.tmp")):
+        pid = Path(stale).name[len(path.name) + 2 :].split(".", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                os.unlink(stale)
+        except OSError:
+            pass  # running under another user: not ours to remove
 
 
 @contextlib.contextmanager
@@ -44,7 +113,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside ``path`` that replaces it only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    _remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
+    )
     os.close(fd)
     try:
         yield Path(tmp)

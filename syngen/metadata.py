@@ -257,11 +257,18 @@ def parse_value(value, kind: str, column: str):
             raise ValueError(value)
         if kind == "integer":
             number = float(value)
-            return int(number) if number.is_integer() else number
+            if not number.is_integer():
+                raise ValueError(
+                    f"condition {column}={value!r}: {column!r} holds whole numbers only; "
+                    "give a whole number"
+                )
+            return int(number)
         if kind == "numerical":
             return float(value)
         if kind == "datetime":
             return pd.Timestamp(value)
-    except ValueError:
+    except ValueError as exc:
+        if "whole numbers only" in str(exc):
+            raise
         raise ValueError(f"condition {column}={value!r} is not a valid {kind} value") from None
     return value

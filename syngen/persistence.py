@@ -71,10 +71,16 @@ def read_model_file(
         header = json.loads(meta[FORMAT])
     except json.JSONDecodeError as exc:
         raise ModelFileError(f"{path}: the model header is corrupt: {exc}") from exc
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path}: the model header is not a JSON object")
     version = header.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ModelFileError(
-            f"{path}: model format version {version!r} is newer than this syngen reads "
+            f"{path}: the model header's format_version must be a positive integer, got {version!r}"
+        )
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: model format version {version} is newer than this syngen reads "
             f"({FORMAT_VERSION}); upgrade syngen"
         )
     if version < FORMAT_VERSION:
@@ -92,5 +98,7 @@ def read_model_file(
 
 def load(path: str | Path):
     """Load any syngen model file and return the model of the right class."""
+    from . import tabular, timeseries  # noqa: F401  (their classes register their kinds)
+
     header, tensors = read_model_file(path)
     return MODEL_KINDS[header["kind"]]._from_file(header, tensors)

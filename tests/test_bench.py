@@ -173,3 +173,50 @@ def test_the_cli_names_what_is_wrong_before_any_work(tmp_path):
     out = run(main, ["bench", "--dataset", "nope", "-o", str(tmp_path / "o")])
     assert out.exit_code == 1 and "unknown dataset 'nope'" in out.output
     assert not (tmp_path / "o").exists()
+
+
+def _walks(entities: int = 40, steps: int = 10, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for e in range(entities):
+        group = "a" if e % 2 else "b"
+        level = 10.0 if group == "a" else 50.0
+        x = level + np.cumsum(rng.normal(0, 1, steps))
+        rows += [
+            {"id": e, "t": t, "group": group, "x": x[t], "n": int(t * 2)} for t in range(steps)
+        ]
+    return pd.DataFrame(rows)
+
+
+def test_the_ar1_baseline_keeps_entities_lengths_and_autocorrelation():
+    from syngen.bench.models import ar1_series
+
+    real = _walks()
+    out = ar1_series(real, 25, "id", "t", seed=0)
+    assert out["id"].nunique() == 25 and out.dtypes.to_dict() == real.dtypes.to_dict()
+    assert set(out.groupby("id").size()) == {10}
+    # Each path starts at a real entity's level and stays near it.
+    first = out.groupby("id")["x"].first()
+    assert set(first.round(6)) <= set(real.groupby("id")["x"].first().round(6))
+    # Lag-1 autocorrelation: real 0.48, the steps shuffled within entities -0.24.
+    lag1 = out.groupby("id")["x"].apply(lambda s: s.autocorr()).mean()
+    assert lag1 > 0.1
+
+
+def test_a_time_series_bench_scores_sequences(tmp_path):
+    path = tmp_path / "walks.parquet"
+    _walks().to_parquet(path)
+    table = from_file(path, kind="timeseries", entity="id", time="t")
+    config = BenchConfig(epochs=1, report_rows=100, series_iterations=20, threads=1,
+                         models=("identity", "ar1", "doppelganger", "copula"))  # fmt: skip
+    results = run_bench([table], tmp_path / "out", config)
+    assert {c["model"]: c["status"] for c in results["cells"]} == {
+        "identity": "done", "ar1": "done", "doppelganger": "done"
+    }  # fmt: skip
+    assert results["skipped"][0]["model"] == "copula"
+    assert "not timeseries" in results["skipped"][0]["reason"]
+    assert results["datasets"][0]["split"]["unit"] == "entity"
+    identity, ar1 = (_row(results, "walks", m) for m in ("identity", "ar1"))
+    assert identity["mean"]["acf_distance"] == pytest.approx(0.0, abs=1e-9)
+    assert ar1["mean"]["discriminative"] is not None and ar1["rank"] in (1, 2)
+    assert "discriminative" in (tmp_path / "out" / "leaderboard.md").read_text()

@@ -226,3 +226,55 @@ def test_timeseries_options_are_checked(tmp_path, files):
         "--quiet",
     )
     assert r.exit_code == 1 and "time column 'city'" in r.output and "Traceback" not in r.output
+
+
+def test_an_output_that_is_an_input_or_unwritable_is_refused_before_any_work(files, tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_bytes((files / "data.csv").read_bytes())
+    before = data.read_bytes()
+    link = tmp_path / "link.csv"
+    link.symlink_to(data)
+    for args in (
+        ["fit", data, "-o", data, "--epochs", 1],
+        ["fit", data, "-o", link, "--epochs", 1],
+        ["report", data, data, "-o", data],
+        ["report", data, data, "-o", tmp_path / "r.html", "--json", tmp_path / "r.html"],
+    ):
+        r = run(*args)
+        assert r.exit_code == 1 and "is also an input" in r.output, args
+    assert data.read_bytes() == before
+    (tmp_path / "plain").write_text("a file")
+    r = run("fit", data, "-o", tmp_path / "plain" / "m.syngen", "--epochs", 1)
+    assert r.exit_code == 1 and "is a file, not a folder" in r.output
+    r = run("fit", data, "-o", tmp_path, "--epochs", 1)
+    assert r.exit_code != 0 and "is a directory" in r.output  # click's own check
+    r = run("demo", "-o", tmp_path / "plain")
+    assert r.exit_code != 0 and "is a file" in r.output
+
+
+def test_one_column_conditioned_twice_is_refused(files):
+    r = run("sample", files / "data.csv.syngen", "-n", 5, "-o", files / "x.csv",
+            "-c", "group=a", "-c", "group=b")  # fmt: skip
+    assert r.exit_code != 0 and "conditioned twice" in r.output
+    assert not (files / "x.csv").exists()
+
+
+def test_sigterm_during_sample_leaves_no_partial_file(fitted, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    fitted.save(tmp_path / "m.syngen")
+    out = tmp_path / "big.csv"
+    command = [sys.executable, "-m", "syngen.cli", "sample", str(tmp_path / "m.syngen"),
+               "-n", "50000000", "-o", str(out)]  # fmt: skip
+    worker = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300  # a liveness bound, not a timing claim
+    while not list(tmp_path.glob(".big.csv.*.tmp")) and worker.poll() is None:
+        assert time.monotonic() < deadline, "no temporary file appeared"
+        time.sleep(0.05)
+    os.kill(worker.pid, signal.SIGTERM)
+    assert worker.wait(timeout=300) == 128 + signal.SIGTERM
+    assert [p.name for p in tmp_path.iterdir()] == ["m.syngen"]

@@ -238,6 +238,20 @@ def test_condition_errors_are_clear(fitted):
         fitted.sample(10, conditions={"customer_id": 1})
     with pytest.raises(ValueError, match="too rare"):
         fitted.sample(10, conditions={"amount": 12.3456}, batch_size=500)
+    with pytest.raises(ValueError, match="whole numbers only"):
+        fitted.sample(10, conditions={"age": 27.5})
+    with pytest.raises(ValueError, match="whole numbers only"):
+        fitted.sample(10, conditions={"age": "27.5"})
+
+
+def test_rejection_sampling_gives_up_on_evidence_whatever_n_is():
+    from syngen.conditions import too_rare
+
+    floor = 1000
+    assert not too_rare(0, floor - 1, 10**7, floor)  # not judged before the floor
+    assert too_rare(0, floor, 10, floor) and too_rare(0, floor, 10**7, floor)
+    assert not too_rare(500, floor, 10**4, floor)  # half accepted: 20,000 draws will do
+    assert too_rare(5, 10**5, 10**4, floor)  # 1 in 20,000: far past 50 n
 
 
 def test_save_load_gives_identical_samples(fitted, tmp_path):
@@ -509,3 +523,32 @@ def test_sampling_leaves_no_thread_behind(fitted):
     assert noise_threads()  # while a stream is open, its source has one
     chunks.close()
     assert not noise_threads()
+
+
+@pytest.mark.parametrize("header", [[1, 2], {"format_version": True}, {"format_version": "1"},
+                                    {"format_version": 0}, {"format_version": -1}])  # fmt: skip
+def test_a_forged_header_is_a_model_file_error(fitted, tmp_path, header):
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    path = tmp_path / "model.syngen"
+    fitted.save(path)
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+    real = json.loads(meta["syngen-model"])
+    forged = header if isinstance(header, list) else {**real, **header}
+    save_file(load_file(str(path)), str(path), metadata={"syngen-model": json.dumps(forged)})
+    with pytest.raises(ModelFileError, match="header is not a JSON object|positive integer"):
+        syngen.load(path)
+
+
+def test_the_command_line_starts_without_the_heavy_libraries():
+    import subprocess
+    import sys
+
+    heavy = "{'torch', 'sklearn', 'sdmetrics', 'pandas'}"
+    code = f"import sys, syngen.cli; print(sorted({heavy} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -324,3 +324,20 @@ def test_small_tables_do_not_fail_on_sampling_noise(mixed):
     r = evaluate(mixed[cols], make_mixed(400, seed=1)[cols], holdout=make_mixed(300, seed=2)[cols])
     assert r.scores["privacy.exact_copy_baseline"] > 0.5
     assert r.privacy_passed is True
+
+
+def test_a_tiny_holdout_and_an_emptied_column_are_warned_about(tmp_path):
+    from syngen import evaluate
+    from syngen.report import Report
+
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"x": rng.normal(size=300), "g": rng.choice(["a", "b"], 300)})
+    synthetic = real.assign(x=np.nan)
+    report = evaluate(real, synthetic, holdout=real.iloc[:3])
+    assert any("the holdout has 3 rows" in w for w in report.warnings)
+    assert any("'x' is all null" in w for w in report.warnings)
+    assert ("warning", f"WARN: {report.warnings[0]}", False) in report.summary()
+    report.to_json(tmp_path / "r.json")
+    assert Report.from_json(tmp_path / "r.json").warnings == report.warnings
+    fine = evaluate(real.iloc[:200], real.iloc[200:], holdout=real.iloc[200:])
+    assert fine.warnings == []

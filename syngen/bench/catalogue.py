@@ -109,10 +109,19 @@ def from_manifest(path: str | Path) -> list[Dataset]:
     ]
 
 
-def from_file(path: str | Path, *, target: str | None = None) -> Dataset:
-    """The user's own table, named by its file's stem."""
+def from_file(
+    path: str | Path,
+    *,
+    target: str | None = None,
+    kind: str = "tabular",
+    entity: str | None = None,
+    time: str | None = None,
+) -> Dataset:
+    """The user's own table, named by its file's stem (time series: with its entity and time
+    columns)."""
     path = Path(path)
-    return Dataset(name=path.stem, source=str(path), target=target, licence="the user's own")
+    return Dataset(name=path.stem, source=str(path), kind=kind, target=target, entity=entity,
+                   time=time, licence="the user's own")  # fmt: skip
 
 
 def resolve(names: list[str], manifest: str | Path | None = None) -> list[Dataset]:

@@ -20,7 +20,18 @@ import numpy as np
 
 from ..io import atomic_path
 
-# (column, label, format, better)
+# (column, label, format, better); the time-series columns replace the table's scores
+SERIES_COLUMNS = [
+    ("discriminative", "discriminative", "{:.3f}", "lower"),
+    ("predictive_mae", "predictive MAE", "{:.3f}", "lower"),
+    ("acf_distance", "ACF distance", "{:.3f}", "lower"),
+    ("length_ks", "length KS", "{:.3f}", "lower"),
+    ("attribute_quality", "attributes", "{:.3f}", "higher"),
+    ("dcr_ratio", "DCR ratio", "{:.2f}", "higher"),
+    ("fit_seconds", "fit s", "{:.1f}", "lower"),
+    ("sample_rows_per_second", "rows/s", "{:,.0f}", "higher"),
+    ("peak_rss_mib", "peak MiB", "{:,.0f}", "lower"),
+]
 COLUMNS = [
     ("quality", "quality", "{:.3f}", "higher"),
     ("column_shapes", "shapes", "{:.3f}", "higher"),
@@ -58,7 +69,21 @@ def cell_values(cell: dict) -> dict:
         "fit_seconds": cell.get("fit_seconds"),
         "sample_rows_per_second": cell.get("sample_rows_per_second"),
         "peak_rss_mib": cell.get("peak_rss_mib"),
-    }
+        **{k: s.get(f"series.{k}") for k in
+           ("discriminative", "predictive_mae", "acf_distance", "length_ks", "attribute_quality")},
+    }  # fmt: skip
+
+
+def columns(kind: str) -> list[tuple]:
+    return SERIES_COLUMNS if kind == "timeseries" else COLUMNS
+
+
+def _rank_key(row: dict, kind: str):
+    """Tables rank by overall quality (higher first); series by the discriminative score
+    (lower first: a classifier's accuracy above chance at telling them from real ones)."""
+    if kind == "timeseries":
+        return row["mean"]["discriminative"]
+    return None if row["mean"]["quality"] is None else -row["mean"]["quality"]
 
 
 def leaderboard(results: dict) -> list[dict]:
@@ -74,15 +99,17 @@ def leaderboard(results: dict) -> list[dict]:
                "repeats": len(cells), "finished": len(done),
                "errors": [c.get("error") for c in cells if c["status"] != "done"],
                "reports": [c["report"] for c in done], "mean": {}, "std": {}}  # fmt: skip
-        for key, *_ in COLUMNS:
+        for key in {c[0] for c in COLUMNS + SERIES_COLUMNS}:
             values = [v[key] for v in map(cell_values, done) if v[key] is not None]
             row["mean"][key] = float(np.mean(values)) if values else None
             row["std"][key] = float(np.std(values)) if len(values) > 1 else None
         rows.append(row)
+    kinds = {d["name"]: d["kind"] for d in results["datasets"]}
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        kind = kinds[dataset]
         ranked = [r for r in rows if r["dataset"] == dataset and r["role"] != "reference"
-                  and r["mean"]["quality"] is not None]  # fmt: skip
-        ranked.sort(key=lambda r: -r["mean"]["quality"])
+                  and _rank_key(r, kind) is not None]  # fmt: skip
+        ranked.sort(key=lambda r: _rank_key(r, kind))
         for i, r in enumerate(ranked, 1):
             r["rank"] = i
     order = {d: i for i, d in enumerate(dict.fromkeys(r["dataset"] for r in rows))}
@@ -108,13 +135,16 @@ def markdown(results: dict) -> str:
     lines = [
         f"# syngen bench ({results['created']}, syngen {results['syngen_version']})",
         "",
-        "Ranked by overall quality; reference rows (identity, holdout) are not ranked. "
+        "Tables rank by overall quality, time series by the discriminative score (0 best); "
+        "reference rows (identity, holdout) are not ranked. "
         "DCR ratio: 1 is as far from the training rows as unseen real rows, 0 is copies. "
         "Means (+/- standard deviation) over repeats.",
     ]
     for ds in results["datasets"]:
         rows = [r for r in results["leaderboard"] if r["dataset"] == ds["name"]]
         split = ds["split"]["rows"]
+        cols = columns(ds["kind"])
+        unit = "entities" if ds["kind"] == "timeseries" else "rows"
         lines += [
             "",
             f"## {ds['name']}",
@@ -122,14 +152,16 @@ def markdown(results: dict) -> str:
             f"{ds['rows']:,} rows x {ds['columns']} columns; target {ds['target'] or 'none'}; "
             f"licence {ds['licence'] or 'not stated'}; split (seed {ds['split']['seed']}): "
             f"{split['train']:,} train / {split['holdout']:,} holdout / "
-            f"{split['reference']:,} reference rows.",
+            f"{split['reference']:,} reference rows"
+            + (f" ({unit} split)" if unit != "rows" else "")
+            + ".",
             "",
-            "| rank | model | " + " | ".join(label for _, label, *_ in COLUMNS) + " |",
-            "|---|---|" + "---:|" * len(COLUMNS),
+            "| rank | model | " + " | ".join(label for _, label, *_ in cols) + " |",
+            "|---|---|" + "---:|" * len(cols),
         ]
         for r in rows:
             rank = str(r.get("rank", "ref" if r["role"] == "reference" else "-"))
-            cells = [_cell(r, key, fmt) for key, _, fmt, _ in COLUMNS]
+            cells = [_cell(r, key, fmt) for key, _, fmt, _ in cols]
             note = f" ({r['finished']}/{r['repeats']} finished)" if r["errors"] else ""
             lines.append(f"| {rank} | {_name(r)}{note} | " + " | ".join(cells) + " |")
         errors = [(r, e) for r in rows for e in r["errors"]]
@@ -143,11 +175,15 @@ def markdown(results: dict) -> str:
 
 def console(results: dict) -> str:
     """A compact table per dataset for a terminal."""
-    keys = ["quality", "column_pair_trends", "utility", "dcr_ratio", "fit_seconds"]
-    fmts = {k: f for k, _, f, _ in COLUMNS}
+    fmts = {k: f for k, _, f, _ in COLUMNS + SERIES_COLUMNS}
     out = []
     for ds in results["datasets"]:
-        head = ["quality", "pairs", "TSTR", "DCR", "fit s"]
+        if ds["kind"] == "timeseries":
+            keys = ["discriminative", "predictive_mae", "acf_distance", "dcr_ratio", "fit_seconds"]
+            head = ["discrim", "pred", "ACF", "DCR", "fit s"]
+        else:
+            keys = ["quality", "column_pair_trends", "utility", "dcr_ratio", "fit_seconds"]
+            head = ["quality", "pairs", "TSTR", "DCR", "fit s"]
         out.append(f"\n{ds['name']}:  rank  {'model':30s} " + " ".join(f"{h:>7s}" for h in head))
         for r in (r for r in results["leaderboard"] if r["dataset"] == ds["name"]):
             rank = str(r.get("rank", "ref" if r["role"] == "reference" else "-"))
@@ -194,16 +230,17 @@ def page(results: dict) -> str:
         "td:nth-child(2),th:nth-child(2){text-align:left}tr.ref{color:#666;font-style:italic}"
         "</style></head><body>",
         f"<h1>syngen bench</h1><p>{e(results['created'])}, syngen "
-        f"{e(results['syngen_version'])}. Ranked by overall quality; reference rows are not "
-        "ranked. DCR ratio: 1 is as far from the training rows as unseen real rows, 0 is "
-        "copies.</p>",
+        f"{e(results['syngen_version'])}. Tables rank by overall quality, time series by the "
+        "discriminative score (0 best); reference rows are not ranked. DCR ratio: 1 is as "
+        "far from the training rows as unseen real rows, 0 is copies.</p>",
     ]
     for ds in results["datasets"]:
         rows = [r for r in results["leaderboard"] if r["dataset"] == ds["name"]]
         parts.append(f"<h2>{e(ds['name'])}</h2><p>{ds['rows']:,} rows x {ds['columns']} "
                      f"columns; target {e(str(ds['target']))}; licence "
                      f"{e(str(ds['licence']))}</p>")  # fmt: skip
-        head = "".join(f"<th>{e(label)}</th>" for _, label, *_ in COLUMNS)
+        cols = columns(ds["kind"])
+        head = "".join(f"<th>{e(label)}</th>" for _, label, *_ in cols)
         parts.append(f"<table><tr><th>rank</th><th>model</th>{head}</tr>")
         for r in rows:
             rank = r.get("rank", "ref" if r["role"] == "reference" else "-")
@@ -212,13 +249,14 @@ def page(results: dict) -> str:
                 name = f"<a href='{e(r['reports'][0])}'>{name}</a>"
             if r["errors"]:
                 name += f" <small title='{e(str(r['errors'][0]))}'>(failed)</small>"
-            cells = "".join(f"<td>{e(_cell(r, k, f))}</td>" for k, _, f, _ in COLUMNS)
+            cells = "".join(f"<td>{e(_cell(r, k, f))}</td>" for k, _, f, _ in cols)
             cls = " class='ref'" if r["role"] == "reference" else ""
             parts.append(f"<tr{cls}><td>{rank}</td><td>{name}</td>{cells}</tr>")
         parts.append("</table>")
+        score = "discriminative" if ds["kind"] == "timeseries" else "quality"
         for args in (
-            ("dcr_ratio", "quality", "privacy: DCR ratio (higher is safer)", "quality"),
-            ("fit_seconds", "quality", "fit seconds", "quality", True),
+            ("dcr_ratio", score, "privacy: DCR ratio (higher is safer)", score),
+            ("fit_seconds", score, "fit seconds", score, True),
         ):
             parts.append(f"<img alt='{e(args[2])}' src='data:image/png;base64,"
                          f"{_scatter_png(rows, *args)}'>")  # fmt: skip

@@ -24,6 +24,7 @@ class Candidate:
     name: str
     description: str
     role: str = "model"  # "model" (ranked), "baseline" (ranked, a floor) or "reference"
+    kinds: tuple[str, ...] = ("tabular",)  # the tables it models: "tabular", "timeseries"
     budget: str = "none"  # what it takes: "seconds" (a time limit), "epochs" or "none"
     private: bool = False  # takes --epsilon: one cell per epsilon
     family: str = "syngen"  # which worker runs it: "syngen", or a peer's package family
@@ -34,9 +35,14 @@ class Candidate:
 CANDIDATES = {
     c.name: c
     for c in [
-        Candidate("identity", "a copy of the training rows", role="reference"),
+        Candidate("identity", "a copy of the training rows", role="reference",
+                  kinds=("tabular", "timeseries")),
         Candidate("holdout", "real rows no model saw (the split's reference part)",
-                  role="reference"),
+                  role="reference", kinds=("tabular", "timeseries")),
+        Candidate("ar1", "an AR(1) fit per series and feature, from a real entity's start",
+                  role="baseline", kinds=("timeseries",)),
+        Candidate("doppelganger", "syngen DoppelGANger", budget="seconds",
+                  kinds=("timeseries",)),
         Candidate("independent", "each column resampled on its own", role="baseline"),
         Candidate("copula", "Gaussian copula over the columns' empirical marginals",
                   role="baseline"),
@@ -62,6 +68,7 @@ CANDIDATES = {
 }  # fmt: skip
 
 DEFAULT_MODELS = ("identity", "holdout", "independent", "copula", "syngen")
+DEFAULT_SERIES_MODELS = ("identity", "holdout", "ar1", "doppelganger")
 
 
 def candidates(names: list[str]) -> list[Candidate]:
@@ -73,8 +80,11 @@ def candidates(names: list[str]) -> list[Candidate]:
     return [CANDIDATES[n] for n in names]
 
 
-def skip_reason(candidate: Candidate, interpreters: dict[str, str]) -> str | None:
-    """Why ``candidate`` cannot run here (``skipped: pip install X``), or None."""
+def skip_reason(candidate: Candidate, interpreters: dict[str, str], kind: str) -> str | None:
+    """Why ``candidate`` cannot run on a ``kind`` table here (``skipped: pip install X``), or
+    None."""
+    if kind not in candidate.kinds:
+        return f"skipped: models {' and '.join(candidate.kinds)} data, not {kind}"
     if candidate.module is None or candidate.family in interpreters:
         return None
     if importlib.util.find_spec(candidate.module) is None:
@@ -116,6 +126,49 @@ def gaussian_copula(train: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     ).astype(train.dtypes.to_dict())
 
 
+def ar1_series(train: pd.DataFrame, n: int, entity: str, time: str, seed: int) -> pd.DataFrame:
+    """``n`` entities, each from a real one drawn at random: its attributes, length and time
+    stamps, and for each numeric feature a path of the AR(1) fitted to that entity's own
+    series by least squares, from its first value (other features as they were). The floor
+    a sequence model must beat on autocorrelation and on the discriminative score."""
+    rng = np.random.default_rng(seed)
+    groups = [g.sort_values(time) for _, g in train.groupby(entity, sort=False)]
+    others = [c for c in train.columns if c not in (entity, time)]
+    varying = train.groupby(entity)[others].nunique(dropna=False).max() > 1
+    numeric = [c for c in others if varying[c] and pd.api.types.is_numeric_dtype(train[c])
+               and not pd.api.types.is_bool_dtype(train[c])]  # fmt: skip
+    out = []
+    for k in range(n):
+        src = groups[rng.integers(len(groups))].copy()
+        for c in numeric:
+            x = src[c].to_numpy(dtype=float)
+            ok = ~np.isnan(x)
+            y = _ar1_path(x[ok], rng)
+            values = np.full(len(x), np.nan)
+            values[ok] = y
+            if pd.api.types.is_integer_dtype(train[c]):
+                values = np.round(values)
+            src[c] = pd.Series(values, index=src.index).astype(train[c].dtype)
+        src[entity] = k if pd.api.types.is_integer_dtype(train[entity]) else f"syn-{k}"
+        out.append(src)
+    return pd.concat(out, ignore_index=True).astype({entity: train[entity].dtype})
+
+
+def _ar1_path(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if len(x) < 3 or np.ptp(x) == 0:
+        return x.copy()
+    a, b = x[:-1], x[1:]
+    phi, c = np.polyfit(a, b, 1)
+    phi = float(np.clip(phi, -0.999, 0.999))
+    sigma = float(np.std(b - (c + phi * a)))
+    y = np.empty(len(x))
+    y[0] = x[0]
+    noise = rng.normal(0.0, sigma, len(x))
+    for t in range(1, len(x)):
+        y[t] = c + phi * y[t - 1] + noise[t]
+    return np.clip(y, x.min() - 3 * sigma, x.max() + 3 * sigma)
+
+
 def fit_sample(spec: dict, train: pd.DataFrame, reference: pd.DataFrame) -> tuple:
     """(synthetic rows, what the fit says about itself) for a syngen-family ``spec``; the
     clock ``(fit, sample)`` boundary is where the returned callable is called."""
@@ -124,6 +177,15 @@ def fit_sample(spec: dict, train: pd.DataFrame, reference: pd.DataFrame) -> tupl
         return lambda: train.copy(), {}
     if name == "holdout":
         return lambda: reference.copy(), {}
+    if name == "ar1":
+        return lambda: ar1_series(train, n, spec["entity"], spec["time"], seed), {}
+    if name == "doppelganger":
+        from ..timeseries import DoppelGANger
+
+        model = DoppelGANger(
+            epochs=spec.get("epochs"), max_seconds=spec.get("seconds"), seed=seed
+        ).fit(train, entity=spec["entity"], time=spec["time"])
+        return lambda: model.sample(n, seed=seed), {"epochs": model.epochs_trained_}
     if name == "independent":
         from ..report import independent_baseline
 

@@ -33,14 +33,19 @@ def _sdv(name, train, epochs, seed):
         TVAESynthesizer,
     )
 
-    meta = Metadata.detect_from_dataframe(train)
+    meta = Metadata.detect_from_dataframes({"table": train})
     kind = {"sdv-ctgan": CTGANSynthesizer, "sdv-tvae": TVAESynthesizer}.get(name)
     if kind is None:
         model = GaussianCopulaSynthesizer(meta)
     else:
         model = kind(meta, epochs=epochs or 300)
-    model.fit(train)
-    return lambda n: model.sample(n)
+    model.fit({"table": train})  # SDV 2 takes one-table dicts
+
+    def draw(n):
+        out = model.sample(n)
+        return out["table"] if isinstance(out, dict) else out
+
+    return draw
 
 
 def _smartnoise(name, train, epochs, epsilon):

@@ -28,7 +28,7 @@ import pandas as pd
 from ..io import atomic_path
 from ..version import __version__
 from .catalogue import Dataset
-from .models import DEFAULT_MODELS, Candidate, candidates, skip_reason
+from .models import DEFAULT_MODELS, DEFAULT_SERIES_MODELS, Candidate, candidates, skip_reason
 from .split import split_table
 
 SCHEMA = "syngen-bench"
@@ -38,12 +38,14 @@ _PEER_WORKER = Path(__file__).with_name("peer_worker.py")
 
 @dataclass
 class BenchConfig:
-    """What a bench runs. ``epochs`` or ``time_budget`` (seconds per fit) is the budget every
-    model gets in its own terms; ``timeout`` kills a fit that runs past it (default: three
-    times the time budget plus two minutes, or no limit). ``interpreters`` maps a peer family
-    ("sdv", "smartnoise") to the Python that has its package."""
+    """What a bench runs. ``models`` None takes the defaults of each table's kind
+    (``DEFAULT_MODELS``, ``DEFAULT_SERIES_MODELS``). ``epochs`` or ``time_budget`` (seconds
+    per fit) is the budget every model gets in its own terms; ``timeout`` kills a fit that
+    runs past it (default: three times the time budget plus two minutes, or no limit).
+    ``interpreters`` maps a peer family ("sdv", "smartnoise") to the Python that has its
+    package."""
 
-    models: tuple[str, ...] = DEFAULT_MODELS
+    models: tuple[str, ...] | None = None
     epsilons: tuple[float, ...] = (1.0,)
     epochs: int | None = None
     time_budget: float | None = None
@@ -55,14 +57,16 @@ class BenchConfig:
     reference_share: float = 0.1
     interpreters: dict = field(default_factory=dict)
     report_rows: int | None = None  # cap the report's sample sizes (quick benches)
+    series_iterations: int | None = None  # the time-series scores' GRU steps (report default)
 
     def __post_init__(self) -> None:
-        self.models = tuple(self.models)
+        if self.models is not None:
+            self.models = tuple(self.models)
+            candidates(list(self.models))  # names checked here, before any work
         self.epsilons = tuple(float(e) for e in self.epsilons)
-        candidates(list(self.models))  # names checked here, before any work
         if self.epochs is not None and self.time_budget is not None:
             raise ValueError("give epochs or time_budget, not both")
-        for name in ("epochs", "repeats", "threads"):
+        for name in ("epochs", "repeats", "threads", "series_iterations"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -86,12 +90,15 @@ def _digest(obj) -> str:
 def _report_config(cfg: BenchConfig, seed: int):
     from ..report import ReportConfig
 
-    if cfg.report_rows is None:
-        return ReportConfig(seed=seed)
-    r = cfg.report_rows
-    return ReportConfig(
-        seed=seed, quality_rows=r, detection_rows=r, privacy_queries=r, utility_rows=r
-    )
+    sizes = {}
+    if cfg.report_rows is not None:
+        sizes = dict.fromkeys(
+            ("quality_rows", "detection_rows", "privacy_queries", "utility_rows"),
+            cfg.report_rows,
+        )
+    if cfg.series_iterations is not None:
+        sizes.update(series_iterations=cfg.series_iterations, series_repeats=1)
+    return ReportConfig(seed=seed, **sizes)
 
 
 def machine() -> dict:
@@ -129,14 +136,18 @@ def run_bench(
         raise ValueError("no dataset to bench: give DATA files or --dataset names")
     out = Path(output)
     (out / "cells").mkdir(parents=True, exist_ok=True)
-    chosen = candidates(list(cfg.models))
     tables, cells, skipped = [], [], []
     plans = []
     for ds in datasets:
-        if ds.kind != "tabular":
-            raise ValueError(f"{ds.name}: a {ds.kind} table; syngen bench scores tables only "
-                             "so far (time series: fit and report them one by one)")  # fmt: skip
+        if ds.kind not in ("tabular", "timeseries"):
+            raise ValueError(f"{ds.name}: unknown kind {ds.kind!r}; tabular or timeseries")
+        if ds.kind == "timeseries" and (ds.entity is None or ds.time is None):
+            raise ValueError(f"{ds.name}: a time-series table needs its entity and time "
+                             "columns (--entity-col, --time-col)")  # fmt: skip
         df = ds.load()
+        for column in (ds.entity, ds.time):
+            if column is not None and column not in df.columns:
+                raise ValueError(f"{ds.name}: no column {column!r}")
         if ds.target is not None and ds.target not in df.columns:
             raise ValueError(f"{ds.name}: no target column {ds.target!r}; columns: "
                              f"{', '.join(map(str, df.columns))}")  # fmt: skip
@@ -144,6 +155,7 @@ def run_bench(
             df,
             seed=cfg.seed,
             target=ds.target,
+            entity=ds.entity if ds.kind == "timeseries" else None,
             holdout_share=cfg.holdout_share,
             reference_share=cfg.reference_share,
         )
@@ -152,8 +164,9 @@ def run_bench(
         ).hexdigest()[:16]
         tables.append({**ds.to_dict(), "rows": len(df), "columns": df.shape[1],
                        "content_sha256": content, "split": split.record})  # fmt: skip
-        for cand in chosen:
-            reason = skip_reason(cand, cfg.interpreters)
+        default = DEFAULT_MODELS if ds.kind == "tabular" else DEFAULT_SERIES_MODELS
+        for cand in candidates(list(cfg.models or default)):
+            reason = skip_reason(cand, cfg.interpreters, ds.kind)
             if reason:
                 skipped.append({"dataset": ds.name, "model": cand.name, "reason": reason})
                 continue
@@ -215,6 +228,7 @@ def _run_cell(out, cfg, ds, split, content, cand: Candidate, eps, k, label, prog
         "time_budget": cfg.time_budget if cand.budget != "none" else None,
         "threads": cfg.threads,
         "report_rows": cfg.report_rows,
+        "series_iterations": cfg.series_iterations,
         "syngen_version": __version__,
     }
     cell_id = f"{ds.name}-{cand.name}" + (f"-eps{eps:g}" if eps is not None else "")
@@ -230,7 +244,7 @@ def _run_cell(out, cfg, ds, split, content, cand: Candidate, eps, k, label, prog
               "model": cand.name, "epsilon": eps, "repeat": k}  # fmt: skip
     progress(f"{label}: fitting")
     started = time.perf_counter()
-    fitted = _fit_in_worker(folder, cfg, split, cand, eps, seed)
+    fitted = _fit_in_worker(folder, cfg, ds, split, cand, eps, seed)
     record.update(fitted)
     if record["status"] == "done":
         try:
@@ -251,7 +265,7 @@ def _run_cell(out, cfg, ds, split, content, cand: Candidate, eps, k, label, prog
     return record
 
 
-def _fit_in_worker(folder: Path, cfg, split, cand: Candidate, eps, seed) -> dict:
+def _fit_in_worker(folder: Path, cfg, ds, split, cand: Candidate, eps, seed) -> dict:
     train_path, reference_path = folder / "train.parquet", folder / "reference.parquet"
     split.train.to_parquet(train_path)
     split.reference.to_parquet(reference_path)
@@ -259,7 +273,9 @@ def _fit_in_worker(folder: Path, cfg, split, cand: Candidate, eps, seed) -> dict
         "model": cand.name,
         "train": str(train_path),
         "reference": str(reference_path),
-        "rows": len(split.train),
+        "rows": len(split.train) if ds.kind == "tabular" else split.train[ds.entity].nunique(),
+        "entity": ds.entity,
+        "time": ds.time,
         "seed": seed,
         "epsilon": eps,
         "epochs": cfg.epochs if cand.budget != "none" else None,
@@ -305,11 +321,15 @@ def _score(folder: Path, cfg, ds, split, privacy, seed) -> dict:
     from ..report import evaluate
 
     synthetic = pd.read_parquet(folder / "synthetic.parquet")
+    series = ds.kind == "timeseries"
     report = evaluate(
         split.train,
         synthetic,
-        holdout=split.holdout,
-        target=ds.target,
+        # The report scores series' fidelity only so far: no holdout-based privacy scores.
+        holdout=None if series else split.holdout,
+        target=None if series else ds.target,
+        entity=ds.entity if series else None,
+        time=ds.time if series else None,
         config=_report_config(cfg, seed),
         privacy=privacy,
     )

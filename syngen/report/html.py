@@ -267,6 +267,8 @@ def _title(plt, report) -> list[str]:
             )
             + "</div>"
         )
+    for warning in report.warnings:
+        add(f"<div class='banner fail'>Warning: {_e(warning)}</div>")
     return parts
 
 

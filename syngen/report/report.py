@@ -34,6 +34,7 @@ from .privacy import PrivacyThresholds, attribute_inference, privacy
 from .utility import utility
 
 SCHEMA = "syngen-report"
+MIN_HOLDOUT_ROWS = 100
 SCHEMA_VERSION = 1
 
 
@@ -81,6 +82,8 @@ class Report:
     # The privacy block of the model the synthetic rows came from (``model.privacy_``), when
     # it was trained under differential privacy.
     privacy: dict | None = None
+    # What makes scores less meaningful than they look (a tiny holdout, a column left empty).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def privacy_passed(self) -> bool | None:
@@ -101,6 +104,7 @@ class Report:
                 "verdicts": self.verdicts,
                 "details": self.details,
                 "differential_privacy": self.privacy,
+                "warnings": self.warnings,
             }
         )
 
@@ -130,6 +134,7 @@ class Report:
             created=data["created"],
             syngen_version=data["syngen_version"],
             privacy=data.get("differential_privacy"),
+            warnings=data.get("warnings", []),
         )
 
     def to_html(self, path: str | Path) -> None:
@@ -148,6 +153,8 @@ class Report:
                 lines.append((label, f"{s[key]:.3f}", None))
         for v in self.verdicts:
             lines.append((v["score"], v["text"], v["passed"]))
+        for w in self.warnings:
+            lines.append(("warning", f"WARN: {w}", False))
         return lines
 
 
@@ -335,6 +342,18 @@ def evaluate(
         "entity": entity,
         "time": time,
     }
+    warnings = []
+    if holdout is not None and len(holdout) < MIN_HOLDOUT_ROWS:
+        warnings.append(
+            f"the holdout has {len(holdout)} rows: the privacy verdicts and utility scores "
+            f"need at least {MIN_HOLDOUT_ROWS} real rows the generator never saw to mean much"
+        )
+    for column in scored.columns:
+        if syn_n[column].isna().all() and not real_n[column].isna().all():
+            warnings.append(
+                f"column {column!r} is all null in the synthetic rows (the real rows have "
+                "values): Column Shapes ignores nulls and does not show it"
+            )
     sampling = {k: v for k, v in asdict(config).items() if k != "thresholds"}
     sampling["thresholds"] = config.thresholds.to_dict()
     sampling["rows_used"] = rows_used
@@ -347,6 +366,7 @@ def evaluate(
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         syngen_version=__version__,
         privacy=privacy,
+        warnings=warnings,
     )
 
 

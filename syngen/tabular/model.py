@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..conditions import parse_conditions, rows_matching
+from ..conditions import parse_conditions, rows_matching, too_rare
 from ..estimator import Synthesizer
 from ..io import TableWriter
 from ..metadata import Metadata, validated_metadata
@@ -194,7 +194,6 @@ class TabularGAN(Synthesizer):
         gen = torch.Generator(device=self.device_)
         gen.manual_seed(int(rng.integers(2**63)))
         produced = candidates = 0
-        limit = max(50 * n, 20 * batch_size)
         with self._row_source(gen) as source:
             while produced < n:
                 b = batch_size if wanted else min(batch_size, n - produced)
@@ -213,7 +212,7 @@ class TabularGAN(Synthesizer):
                 produced += len(frame)
                 if len(frame):
                     yield frame
-                if produced < n and wanted and candidates >= limit:
+                if produced < n and wanted and too_rare(produced, candidates, n, 20 * batch_size):
                     rate = produced / candidates
                     raise ValueError(
                         f"conditions {wanted} are too rare for this model: {produced} of {n} "

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..conditions import parse_conditions, rows_matching
+from ..conditions import parse_conditions, rows_matching, too_rare
 from ..estimator import Synthesizer
 from ..metadata import Metadata, validated_metadata
 from ..persistence import model_kind
@@ -171,7 +171,11 @@ class DoppelGANger(Synthesizer):
                     attr_frames.append(frame)
                     parts.append((x.cpu().numpy(), f.cpu().numpy(), lengths.cpu().numpy()))
                     made += len(frame)
-                    if made < n_entities and wanted and candidates >= max(50 * n_entities, 20_000):
+                    if (
+                        made < n_entities
+                        and wanted
+                        and too_rare(made, candidates, n_entities, 20_000)
+                    ):
                         raise ValueError(
                             f"attributes {wanted} are too rare for this model: {made} of "
                             f"{n_entities} entities matched after {candidates} generated; "
