@@ -229,6 +229,10 @@ DP_TABLES = {
 }  # fmt: skip
 
 
+def _spent(epsilon) -> str:
+    return "n/a" if epsilon is None else f"{epsilon:.4g}"
+
+
 def render_dp(records: list[dict], table: str = "adult") -> str:
     """A differential-privacy section, from bench-results/dp_<table>.json (benchmarks/dp.py)."""
     title, train, test = DP_TABLES[table]
@@ -253,7 +257,7 @@ def render_dp(records: list[dict], table: str = "adult") -> str:
             )
             continue
         lines.append(
-            f"| {r['model']} | {r['epsilon']} | {fmt(r.get('spent_epsilon'))} | "
+            f"| {r['model']} | {r['epsilon']} | {_spent(r.get('spent_epsilon'))} | "
             f"{fmt(r['tstr_roc_auc'])} | {fmt(r['column_pair_trends'])} | "
             f"{fmt(r['column_shapes'])} | {fmt(r['detection_auc'])} | {fmt(r.get('fit_seconds'))} "
             f"| {r['started']} |"
