@@ -84,7 +84,7 @@ fit = time.time() - t
 # DP-CTGAN checks its accountant once per epoch, before the epoch, and may overshoot.
 own = eps
 if name == "dpctgan":
-    own = 0.1 * eps + synth.gan.epsilon_list[-1]
+    own = 0.1 * eps + getattr(synth, 'gan', synth).epsilon_list[-1]
 syn = synth.sample(3 * len(train))
 syn[cat] = syn[cat].replace({"None": None, "nan": None})
 syn.to_parquet(out)

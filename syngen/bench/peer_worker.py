@@ -69,8 +69,8 @@ def _smartnoise(name, train, epochs, epsilon):
     # Its own accounting: the preprocessor's (pure DP, subtracted from the target) plus
     # training's; DP-CTGAN checks its accountant before each epoch and may overshoot.
     spent = epsilon
-    if name == "dpctgan" and synth.gan.epsilon_list:
-        spent = 0.1 * epsilon + synth.gan.epsilon_list[-1]
+    if name == "dpctgan" and getattr(synth, "gan", synth).epsilon_list:
+        spent = 0.1 * epsilon + getattr(synth, "gan", synth).epsilon_list[-1]
 
     def draw(n):
         rows = synth.sample(n)
