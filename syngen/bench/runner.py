@@ -224,8 +224,7 @@ def _run_cell(out, cfg, ds, split, content, cand: Candidate, eps, k, label, prog
         "epsilon": eps,
         "repeat": k,
         "seed": seed,
-        "epochs": cfg.epochs if cand.budget != "none" else None,
-        "time_budget": cfg.time_budget if cand.budget != "none" else None,
+        **dict(zip(("epochs", "time_budget"), _budget(cfg, cand), strict=True)),
         "threads": cfg.threads,
         "report_rows": cfg.report_rows,
         "series_iterations": cfg.series_iterations,
@@ -265,6 +264,14 @@ def _run_cell(out, cfg, ds, split, content, cand: Candidate, eps, k, label, prog
     return record
 
 
+def _budget(cfg: BenchConfig, cand: Candidate) -> tuple[int | None, float | None]:
+    """(epochs, seconds) a candidate gets: the bench's budget, or none for one that trains
+    nothing."""
+    if cand.budget == "none":
+        return None, None
+    return cfg.epochs, cfg.time_budget
+
+
 def _fit_in_worker(folder: Path, cfg, ds, split, cand: Candidate, eps, seed) -> dict:
     train_path, reference_path = folder / "train.parquet", folder / "reference.parquet"
     split.train.to_parquet(train_path)
@@ -278,8 +285,7 @@ def _fit_in_worker(folder: Path, cfg, ds, split, cand: Candidate, eps, seed) -> 
         "time": ds.time,
         "seed": seed,
         "epsilon": eps,
-        "epochs": cfg.epochs if cand.budget != "none" else None,
-        "seconds": cfg.time_budget if cand.budget != "none" else None,
+        **dict(zip(("epochs", "seconds"), _budget(cfg, cand), strict=True)),
         "budget": cand.budget,
         "threads": cfg.threads,
         "output": str(folder / "synthetic.parquet"),
