@@ -28,14 +28,26 @@ def bench(session: nox.Session) -> None:
     # its torch DGAN runs on the current ones, so it goes in without its pins.
     session.install("category_encoders")
     session.install("--no-deps", "gretel-synthetics==0.22.20")
-    # The leaderboard: every model on the finance and medical tables, through `syngen bench`
-    # (resumable: a rerun fits only what changed). run.py keeps the speed and scale probes.
-    tables = ["german_credit", "credit_card_aer", "hmda", "pima_diabetes", "pbc", "flchain"]
+    # The leaderboards: every model on the finance and medical tables, then on the series,
+    # through `syngen bench` (resumable: a rerun fits only what changed). One thread per fit, so
+    # the cells' timings do not depend on what else shares the machine's two cores.
+    data = "../shared/datasets"
+    tables = ["german_credit", "credit_card_aer", "pima_diabetes", "pbc", "flchain"]
     session.run(
-        "syngen", "bench", "--manifest", "../shared/datasets/manifest.json",
+        "syngen", "bench", "--manifest", f"{data}/manifest.json",
         *[arg for t in tables for arg in ("--dataset", t)],
         "--models", "identity,holdout,independent,copula,syngen,syngen-dp,sdv-ctgan,sdv-tvae,"
-        "sdv-copula", "--epsilon", "1,3", "--time-budget", "300", "--repeats", "3",
-        "-o", "bench-results/leaderboard",
+        "sdv-copula", "--epsilon", "1,3", "--time-budget", "60", "--threads", "1",
+        "--repeats", "2", "-o", "bench-results/leaderboard",
     )  # fmt: skip
+    session.run("python", "benchmarks/series_tables.py", "bench-results/series-inputs")
+    session.run(
+        "syngen", "bench", "bench-results/series-inputs/eu_stock_windows.parquet",
+        "--kind", "timeseries", "--entity-col", "entity", "--time-col", "step",
+        "--manifest", f"{data}/manifest.json", "--dataset", "japanese_vowels",
+        "--dataset", "chick_weight", "--models",
+        "identity,holdout,ar1,doppelganger,sdv-par,gretel-dgan", "--time-budget", "120",
+        "--threads", "1", "-o", "bench-results/leaderboard-series",
+    )  # fmt: skip
+    # The speed and scale probes, then docs/benchmarks.md from all of bench-results/.
     session.run("python", "benchmarks/run.py", *session.posargs)

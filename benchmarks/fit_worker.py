@@ -1,10 +1,8 @@
 """One fit in its own process: ``python benchmarks/fit_worker.py SPEC.json``.
 
 Run by ``run.py`` so that the peak memory of each fit is that process's alone. The spec names
-the library (``syngen`` or ``sdv`` for tables; ``doppelganger``, ``dgan`` (gretel-synthetics)
-or ``par`` (SDV PARSynthesizer) for sequences, whose ``sample_rows`` count entities), the
-training table (a parquet file written by the parent), the model options, and what to sample
-afterwards. The worker writes:
+the library (``syngen`` or ``sdv``), the training table (a parquet file written by the
+parent), the model options, and what to sample afterwards. The worker writes:
 
 * the current phase ("import", "fit", "sample", "done") to ``phase_file``, which the parent's
   memory poller reads to attribute the process tree's RSS to a phase;
@@ -14,10 +12,9 @@ afterwards. The worker writes:
 
 Per-epoch times are taken the same way for every library: a clock is read as each epoch starts
 and once as the last one ends. syngen's models report those moments through ``fit(...,
-on_epoch=...)``; for the peers, the module-level ``tqdm`` name that their training loop iterates
-over (``ctgan.synthesizers.ctgan.tqdm``, ``deepecho.models.par.tqdm``) is wrapped so that the
-clock is read every time the loop asks for the next epoch. Nothing else in the training code is
-touched.
+on_epoch=...)``; for SDV, the module-level ``tqdm`` name that its training loop iterates over
+(``ctgan.synthesizers.ctgan.tqdm``) is wrapped so that the clock is read every time the loop
+asks for the next epoch. Nothing else in the training code is touched.
 """
 
 from __future__ import annotations
@@ -173,110 +170,10 @@ def _fit_sdv(spec: dict, df: pd.DataFrame):
     return fit, sample, extra
 
 
-def _fit_doppelganger(spec: dict, df: pd.DataFrame):
-    from syngen import DoppelGANger
-
-    model = DoppelGANger(**spec["params"])
-    on_epoch, close = _epoch_callback()
-
-    def fit():
-        model.fit(
-            df,
-            entity=spec["entity"],
-            time=spec["time"],
-            attributes=spec["attributes"],
-            on_epoch=on_epoch,
-        )
-        close()
-        return model
-
-    def sample(n: int, seed: int) -> pd.DataFrame:
-        return model.sample(n, seed=seed)
-
-    def extra() -> dict:
-        return {"epochs_trained": model.epochs_trained_, "config": model.config_.to_dict()}
-
-    return fit, sample, extra
-
-
-def _fit_dgan(spec: dict, df: pd.DataFrame):
-    """gretel-synthetics' torch DGAN on the long frame (it learns lengths too)."""
-    from gretel_synthetics.timeseries_dgan.config import DGANConfig
-    from gretel_synthetics.timeseries_dgan.dgan import DGAN
-
-    # No epoch clock: its loop is a plain range, and the module is left untouched.
-    if spec.get("seed") is not None:
-        import torch
-
-        torch.manual_seed(spec["seed"])
-    model = DGAN(DGANConfig(**spec["params"]))
-    entity, time_col = spec["entity"], spec["time"]
-    discrete = [
-        c
-        for c in df.columns
-        if c not in (entity, time_col) and not pd.api.types.is_float_dtype(df[c])
-    ]
-
-    def fit():
-        model.train_dataframe(
-            df,
-            attribute_columns=spec["attributes"] or None,
-            example_id_column=entity,
-            time_column=time_col,
-            discrete_columns=discrete or None,
-            df_style="long",
-        )
-        return model
-
-    def sample(n: int, seed: int) -> pd.DataFrame:
-        return model.generate_dataframe(n)
-
-    def extra() -> dict:
-        return {"epochs_trained": spec["params"]["epochs"]}
-
-    return fit, sample, extra
-
-
-def _fit_par(spec: dict, df: pd.DataFrame):
-    """SDV's PARSynthesizer; it samples one sequence at a time."""
-    import deepecho.models.par as par_module  # the loop SDV's PAR runs
-    from sdv.metadata import Metadata
-    from sdv.sequential import PARSynthesizer
-
-    _install_clock(par_module)
-    table, entity, time_col = spec["table"], spec["entity"], spec["time"]
-    metadata = Metadata.detect_from_dataframes({table: df})
-    metadata.update_column(entity, sdtype="id", table_name=table)
-    metadata.set_sequence_key(entity, table_name=table)
-    metadata.set_sequence_index(time_col, table_name=table)
-    synth = PARSynthesizer(metadata, context_columns=spec["attributes"], **spec["params"])
-
-    def fit():
-        synth.fit({table: df})
-        return synth
-
-    def sample(n: int, seed: int) -> pd.DataFrame:
-        out = synth.sample_sequences(num_sequences=n)
-        return out[table] if isinstance(out, dict) else out
-
-    def extra() -> dict:
-        return {"epochs_trained": spec["params"].get("epochs", 128)}
-
-    return fit, sample, extra
-
-
 BUILDERS = {
     "syngen": _fit_syngen,
     "sdv": _fit_sdv,
-    "doppelganger": _fit_doppelganger,
-    "dgan": _fit_dgan,
-    "par": _fit_par,
 }
-
-
-def _count(spec: dict, frame: pd.DataFrame) -> int:
-    """Rows, or entities for the sequence libraries."""
-    return frame[spec["entity"]].nunique() if "entity" in spec else len(frame)
 
 
 def main(spec_path: str) -> None:
@@ -320,8 +217,8 @@ def main(spec_path: str) -> None:
         t = time.perf_counter()
         out = sample(int(spec["sample_rows"]), 100 + r)
         times.append(round(time.perf_counter() - t, 3))
-        if _count(spec, out) != int(spec["sample_rows"]):
-            raise RuntimeError(f"asked {spec['sample_rows']}, got {_count(spec, out)}")
+        if len(out) != int(spec["sample_rows"]):
+            raise RuntimeError(f"asked {spec['sample_rows']}, got {len(out)}")
         del out
     result["sample_rows"] = spec.get("sample_rows")
     result["sample_seconds"] = times

@@ -1,17 +1,25 @@
-"""Markdown tables from bench-results/*.json, and docs/benchmarks.md."""
+"""docs/benchmarks.md: markdown from bench-results/*.json (the probes of run.py and dp.py) and
+from the leaderboards' results.json (`syngen bench`, run by `nox -s bench`)."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # syngen, from a checkout
+
+from syngen.bench.leaderboard import markdown as leaderboard_markdown  # noqa: E402
 
 TITLES = {
     "adult": "Adult (UCI Census Income, official split)",
-    "german": "German credit (80/20 split, seeds 0-2)",
     "census": "Census-Income KDD (299,285 x 42): scale",
     "scoring": "The report (`syngen report`) on 30,000 x 15 with a 6,000-row holdout",
-    "timeseries": "Time series: DoppelGANger vs gretel DGAN and SDV PAR on Sines, "
-    "japanese_vowels, eu_stock windows",
+}
+# The leaderboards: bench-results/<folder>/results.json, written by `syngen bench`.
+LEADERBOARDS = {
+    "leaderboard": "Leaderboard: finance and medical tables",
+    "leaderboard-series": "Leaderboard: time series",
 }
 
 
@@ -181,11 +189,6 @@ earlier runs.
   before this definition (commits up to 3b3a8a9) used 5-fold stratified folds; their
   detection figures are comparable in order, not digit for digit. Scoring is not timed and
   runs single-threaded (threadpoolctl), which a busy shared machine otherwise slows to a crawl.
-- **German credit**: both libraries with their own defaults (syngen picks batch, epochs and pac
-  from the 800 rows; SDV uses batch 500, 300 epochs). Each library fits three times (syngen
-  with seeds 0, 1, 2; SDV takes no seed), and each score is the mean over the three fits;
-  a fit's TSTR is the mean over 3 synthetic samples of 800 rows. Scores use the 200 held-out
-  rows, so one fit's figure is noisy (+-0.02); the per-fit TSTR figures are listed.
 - **Census-Income KDD**: all 299,285 rows; syngen's transformer fit in the harness process, and
   a 1-epoch fit with syngen's defaults in a fresh process for its peak RSS. The SDV column of
   the transformer row is ctgan's DataTransformer on the same frame, for reference.
@@ -193,22 +196,22 @@ earlier runs.
   and `max_seconds` set to the wall-clock seconds SDV's fit took in this run, counted from the
   start of `fit` (transformer included); training stops when one more epoch as long as the
   last would overrun it. Both fit-wall and fit-CPU seconds are shown.
-- **Time series**: each library fits in its own process on the same long frame (Sines: 2,000
-  sequences of 24 steps and 5 features, TimeGAN's generator; japanese_vowels: 640 utterances
-  of 7 to 29 frames, 12 LPC coefficients, speaker as attribute; eu_stock: every window of 24
-  consecutive trading days of DAX, SMI, CAC and FTSE). gretel's DGAN runs the DoppelGANger
-  defaults with batch 100 (its default 1,024 leaves a few updates per epoch on tables this
-  size) and 400 epochs, `sample_len` the smallest divisor of the longest sequence giving at
-  most 50 recurrent cells; syngen's DoppelGANger runs its defaults but trains until DGAN's fit
-  wall seconds are spent (`max_seconds`; it stops at the end of the epoch that passes them);
-  SDV's PAR runs its defaults (128 epochs) and counts as "did not finish" after
-  `--peer-timeout` seconds. Each samples as many
-  entities as the data has, and syngen's report scores all three against the real sequences
-  (discriminative score: a 2-layer GRU telling held-out real from synthetic, |accuracy - 0.5|;
-  predictive score: a GRU trained on synthetic sequences to predict the next step, MAE on the
-  real ones; length KS: the two-sample KS statistic of the sequence lengths).
-- Single seed, single run per model: GAN training varies from seed to seed, and the machine is
-  shared, so timings carry noise (see the load averages).
+- **Leaderboards** (`syngen bench`): one split per table and seed (train 70%, holdout 20%,
+  reference 10%; stratified on the target; by entity for series). Every model fits in its own
+  process on the training rows with one thread and the same time budget: syngen's models take
+  it as `max_seconds`; a peer that takes only epochs gets the epochs that fit, from probe fits
+  of 1 and 3 epochs after a warm-up (recorded per cell: `epoch_seconds`, `fixed_seconds`).
+  Each samples as many rows (entities) as it trained on, and `syngen.report` scores every
+  model alike against the holdout: overall quality (sdmetrics Column Shapes and Column Pair
+  Trends), detection, TSTR against TRTR, DCR ratio; for series the discriminative, predictive,
+  ACF and length scores. identity (a copy of train) and holdout (real rows no model saw) give
+  the scale and are not ranked. The series tables made rather than stored (eu_stock windows:
+  every window of 24 trading days of DAX, SMI, CAC and FTSE) come from
+  `benchmarks/series_tables.py`. gretel's DGAN runs DoppelGANger's defaults with batch 100
+  and a `sample_len` that divides the longest series; SDV's PAR its defaults.
+- The probes (Adult, census, the report): single seed, single run per model; GAN training
+  varies from seed to seed, and the machine is shared, so timings carry noise (see the load
+  averages). The leaderboards give means and spread over their repeats.
 """
 
 
@@ -265,6 +268,36 @@ def render_dp(records: list[dict], table: str = "adult") -> str:
     return "\n".join([*lines, ""])
 
 
+def render_leaderboard(results: dict, title: str) -> str:
+    """A leaderboard section: how it was run, then `syngen bench`'s own markdown, its
+    headings one level down."""
+    st, mc = results["settings"], results["machine"]
+    budget = (
+        f"a time budget of {st['time_budget']:g} s per fit"
+        if st.get("time_budget")
+        else f"{st.get('epochs')} epochs"
+    )
+    versions = ", ".join(f"{k} {v}" for k, v in mc["versions"].items())
+    own = leaderboard_markdown(results).split("\n", 1)[1]
+    own = "\n".join("#" + line if line.startswith("## ") else line for line in own.splitlines())
+    return "\n".join([
+        f"## {title}",
+        "",
+        f"- Command: `nox -s bench` (noxfile.py's bench session: `syngen bench` on these "
+        f"tables), run {results['created']}",
+        f"- Settings: models {', '.join(st['models'] or ['per-kind defaults'])}; epsilons "
+        f"{', '.join(f'{e:g}' for e in st['epsilons'])}; {budget}; {st['repeats']} repeat(s), "
+        f"seed {st['seed']} (fit seeds seed + repeat); threads {st.get('threads') or 'default'}"
+        f"; every fit in its own process",
+        f"- Machine: {mc['platform']}, {mc['cpu_count']} cores; Python {mc['python']}; "
+        f"{versions}; peers: {', '.join(f'{k} in {v}' for k, v in st['interpreters'].items())}",
+        f"- Each cell's own report page: `bench-results/{results['folder']}/cells/*/report.html`;"
+        f" the leaderboard page with its scatters: "
+        f"[leaderboard.html](../bench-results/{results['folder']}/leaderboard.html)",
+        own,
+    ])  # fmt: skip
+
+
 def render_summary(results: dict[str, dict]) -> str:
     """Every metric that has a target, from every part, in one table."""
     lines = [
@@ -299,10 +332,11 @@ def main(out_dir: Path, docs: Path, quick: bool = False) -> int:
         print(f"no results in {out_dir}; run `python benchmarks/run.py` first")
         return 1
     body = [
-        "# Benchmarks: syngen against SDV CTGAN (tables), gretel DGAN and SDV PAR (series)",
+        "# Benchmarks: syngen against the peers, on finance, medical and time-series data",
         "",
-        "Generated by `python benchmarks/run.py report` from the JSON files in `bench-results/`"
-        " (run with `nox -s bench` or `python benchmarks/run.py`). Do not edit by hand:"
+        "Generated by `python benchmarks/run.py report` from `bench-results/`: the leaderboards'"
+        " `results.json` (`syngen bench`, run by `nox -s bench`) and the probes' JSON files"
+        " (`python benchmarks/run.py`, `python benchmarks/dp.py`). Do not edit by hand:"
         " every number below comes from those files.",
         "",
     ]
@@ -311,6 +345,11 @@ def main(out_dir: Path, docs: Path, quick: bool = False) -> int:
     summary = {f"{k} (threads {r.get('threads')})": r for k, r in results.items()}
     summary.update({k: r for k, (_, r) in variants.items()})
     body += ["## Targets", "", render_summary(summary), ""]
+    for folder, title in LEADERBOARDS.items():
+        path = Path(out_dir) / folder / "results.json"
+        if path.is_file():
+            body.append(render_leaderboard({**json.loads(path.read_text()), "folder": folder},
+                                           title))  # fmt: skip
     for part, result in results.items():
         body.append(render_section(part, result))
     for label, (part, result) in variants.items():

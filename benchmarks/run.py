@@ -1,18 +1,17 @@
-"""Benchmarks of syngen's TabularGAN against SDV's CTGANSynthesizer, measured in the same run.
+"""Speed and scale probes of syngen's TabularGAN, each against a baseline in the same run (SDV's
+CTGANSynthesizer where it has one). The leaderboards (every generator on the finance, medical
+and time-series tables) are `syngen bench`'s: see noxfile.py's bench session.
 
-    python benchmarks/run.py                 # adult + german + census, then the report
+    python benchmarks/run.py                 # adult + census + scoring, then the report
     python benchmarks/run.py adult --epochs 50
-    python benchmarks/run.py german
     python benchmarks/run.py census
     python benchmarks/run.py scoring         # the fidelity/privacy report on 30,000 x 15
-    python benchmarks/run.py timeseries      # DoppelGANger on Sines, japanese_vowels, eu_stock
-    python benchmarks/run.py report          # docs/benchmarks.md from bench-results/*.json
+    python benchmarks/run.py report          # docs/benchmarks.md from bench-results/
     python benchmarks/run.py all --quick     # smoke run: few epochs, subsampled rows
 
-Every number is measured here, in this run, for both libraries; results are ours/SDV ratios.
 Each part writes bench-results/<part>.json (``<part>-quick.json`` with ``--quick``) and prints
-its table; ``report`` renders docs/benchmarks.md from the JSON files. See docs/benchmarks.md
-for what each metric means and how it is measured.
+its table; ``report`` renders docs/benchmarks.md from the JSON files and the leaderboards'
+results.json. See docs/benchmarks.md for what each metric means and how it is measured.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ import report  # noqa: E402
 from common import DatasetsMissing, log  # noqa: E402
 from procwatch import ForeignLoad, run_watched, wait_for_quiet  # noqa: E402
 
-PARTS = ("adult", "german", "census", "scoring", "timeseries")
+PARTS = ("adult", "census", "scoring")
 WORKER = Path(__file__).resolve().parent / "fit_worker.py"
 
 # The architecture both libraries train in the same-epochs comparison (the CTGAN paper's).
@@ -574,128 +573,6 @@ def part_adult(ctx: Context) -> dict:
     return finish(ctx, "adult", result)
 
 
-# ---- german credit ----------------------------------------------------------------------------
-def part_german(ctx: Context) -> dict:
-    """German credit: TSTR of syngen's defaults and of SDV CTGAN's, each the mean over fits
-    with seeds 0-2 (one fit of 1,000 rows swings the AUC by +-0.02)."""
-    args = ctx.args
-    df, entry = common.load_table(ctx.datasets, "german_credit")
-    train, test = common.split(df, entry, seed=0)
-    target = entry["target"]
-    positive = common.positive_label(train, target)
-    n_samples = 3
-    seeds = (0,) if ctx.quick else (0, 1, 2)
-    result = base_result(ctx, "german")
-    epochs = 20 if ctx.quick else None
-    result["settings"] = {
-        "train_rows": len(train),
-        "test_rows": len(test),
-        "split": "80/20, numpy default_rng(0) permutation",
-        "target": target,
-        "positive_class": positive,
-        "syngen": f"defaults, one fit per seed {list(seeds)}",
-        "sdv": f"CTGANSynthesizer defaults, {len(seeds)} fits (SDV takes no seed)",
-        "epochs_override": epochs,
-        "tstr_samples": n_samples,
-    }
-    work = ctx.workdir("german")
-    train_path = work / "train.parquet"
-    train.to_parquet(train_path)
-    log(f"german_credit: {len(train)} train rows, {len(test)} test rows, seeds {list(seeds)}")
-    spec = {"sample_repeats": 0, "eval_rows": n_samples * len(train)}
-    extra = {"epochs": epochs} if epochs else {}
-
-    def fits(library: str, params: dict, **more) -> list[tuple[dict, dict]]:
-        """(fit result, scores) of each seed's fit."""
-        out = []
-        for seed in seeds:
-            p = {**params, "seed": seed} if library == "syngen" else params
-            res = fit_in_subprocess(
-                ctx,
-                work,
-                f"{library}-{seed}",
-                {**spec, **more, "library": library, "params": p},
-                train_path,
-            )
-            out.append((res, score(res, train, test, entry, positive, n_samples)))
-        return out
-
-    ours = fits("syngen", {"verbose": False, **extra}, kinds=common.syngen_kinds(entry))
-    sdv = []
-    if ctx.use_sdv and not args.german_no_sdv:
-        sdv = fits(
-            "sdv",
-            {"enable_gpu": False, **extra},
-            table="german_credit",
-            sdv_metadata=common.sdv_metadata_dict(entry, "german_credit"),
-        )
-    reference_auc = real_auc(train, test, entry, positive)
-
-    def mean(runs: list[tuple[dict, dict]], key: str) -> float | None:
-        return statistics.fmean(s[key] for _, s in runs) if runs else None
-
-    def each(runs: list[tuple[dict, dict]]) -> str:
-        return " / ".join(f"{s['tstr_auc']:.3f}" for _, s in runs)
-
-    m = [
-        metric(
-            "tstr_auc",
-            f"TSTR ROC AUC on {target} (mean over {len(seeds)} fits of "
-            f"{n_samples} synthetic samples of {len(train)} rows each)",
-            mean(ours, "tstr_auc"),
-            mean(sdv, "tstr_auc"),
-            better="higher",
-            target=("ours", ">=", 0.75),
-            note=f"per fit: syngen {each(ours)}" + (f"; SDV {each(sdv)}" if sdv else ""),
-        ),
-        metric(
-            "real_auc",
-            f"Train-real-test-real ROC AUC on {target} (reference)",
-            reference_auc,
-            reference_auc,
-            better="higher",
-        ),
-    ]
-    for key, name in (
-        ("column_shapes", "QualityReport Column Shapes (test rows)"),
-        ("column_pair_trends", "QualityReport Column Pair Trends (test rows)"),
-    ):
-        m.append(metric(key, f"{name}, mean", mean(ours, key), mean(sdv, key), better="higher"))
-    m += [
-        metric(
-            "detection_auc",
-            "Detection ROC AUC (0.5 best), mean",
-            mean(ours, "detection_auc"),
-            mean(sdv, "detection_auc"),
-        ),
-        metric(
-            "fit_seconds",
-            "Fit wall seconds (median)",
-            median([r["fit_seconds"] for r, _ in ours]),
-            median([r["fit_seconds"] for r, _ in sdv]) if sdv else None,
-            unit="s",
-        ),
-        metric(
-            "epochs",
-            "Epochs trained (batch size)",
-            ours[0][0]["epochs_trained"],
-            sdv[0][0]["epochs_trained"] if sdv else None,
-            better="info",
-            note=f"syngen batch {ours[0][0]['config']['batch_size']}, SDV batch 500",
-        ),
-    ]
-    result.update(
-        metrics=m,
-        scores={
-            "syngen": [s for _, s in ours],
-            "sdv": [s for _, s in sdv] or None,
-        },
-        real_auc=reference_auc,
-        fits={"syngen": [r for r, _ in ours], "sdv": [r for r, _ in sdv] or None},
-    )
-    return finish(ctx, "german", result)
-
-
 # ---- census income (KDD) ----------------------------------------------------------------------
 def part_census(ctx: Context) -> dict:
     args = ctx.args
@@ -845,317 +722,6 @@ def part_scoring(ctx: Context) -> dict:
     return finish(ctx, "scoring", result)
 
 
-# ---- time series: DoppelGANger on Sines, japanese_vowels, eu_stock windows ----------------------
-def sines(n: int, steps: int = 24, features: int = 5, seed: int = 0):
-    """TimeGAN's Sines: each feature sin(f t + p), f and p uniform in [0, 0.1] per sequence."""
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(seed)
-    t = np.arange(steps)
-    freq = rng.uniform(0, 0.1, (n, 1, features))
-    phase = rng.uniform(0, 0.1, (n, 1, features))
-    values = np.sin(freq * t[None, :, None] + phase).reshape(n * steps, features)
-    frame = pd.DataFrame(values, columns=[f"f{i}" for i in range(features)])
-    frame.insert(0, "step", np.tile(t, n))
-    frame.insert(0, "entity", np.repeat(np.arange(n), steps))
-    return frame
-
-
-def sliding_windows(df, features: list[str], length: int = 24):
-    """TimeGAN's stock protocol: every window of ``length`` consecutive rows is a sequence."""
-    import numpy as np
-    import pandas as pd
-
-    values = df[features].to_numpy()
-    starts = np.arange(len(values) - length + 1)
-    rows = (starts[:, None] + np.arange(length)[None, :]).ravel()
-    frame = pd.DataFrame(values[rows], columns=features)
-    frame.insert(0, "step", np.tile(np.arange(length), len(starts)))
-    frame.insert(0, "entity", np.repeat(starts, length))
-    return frame
-
-
-def peers_available() -> dict[str, str | None]:
-    """Per sequence peer, None when it imports, else the reason it does not."""
-    out = {}
-    for name, module in (
-        ("dgan", "gretel_synthetics.timeseries_dgan.dgan"),
-        ("par", "sdv.sequential"),
-    ):
-        try:
-            __import__(module)
-            out[name] = None
-        except Exception as exc:  # noqa: BLE001 - any import failure means "no peer"
-            out[name] = f"{type(exc).__name__}: {exc}"
-    return out
-
-
-def _series_spec(
-    library: str, frame, entity: str, time_col: str, epochs: int | None, budget: float | None
-) -> dict:
-    """How each library is fitted: DoppelGANger's architecture for both GANs, batch 100 (DGAN's
-    default of 1,024 gives a few updates per epoch on these tables), DGAN's 400 epochs."""
-    from syngen.timeseries.sequences import Sequences
-
-    n = frame[entity].nunique()
-    max_len = int(frame.groupby(entity).size().max())
-    # Every library is told the static columns (those constant within every entity).
-    attributes = list(Sequences.from_long(frame, entity, time_col).attributes.columns)
-    spec = {
-        "library": library,
-        "entity": entity,
-        "time": time_col,
-        "attributes": attributes,
-        "sample_rows": n,
-        "sample_repeats": 0,
-        "eval_rows": n,
-        "table": "series",
-    }
-    if library == "doppelganger":
-        # With a budget (DGAN's fit seconds), the budget ends training, not the epoch count.
-        spec["params"] = {
-            "seed": 0,
-            **({"epochs": epochs} if epochs else {}),
-            **({"max_seconds": budget, "epochs": 100_000} if budget else {}),
-        }
-    elif library == "dgan":
-        sample_len = next(
-            s for s in range(1, max_len + 1) if max_len % s == 0 and max_len // s <= 50
-        )
-        spec["params"] = {
-            "max_sequence_len": max_len,
-            "sample_len": sample_len,
-            "batch_size": min(100, n),
-            "epochs": epochs or 400,
-            "cuda": False,
-        }
-        spec["seed"] = 0
-    else:
-        spec["params"] = {"epochs": epochs or 128, "verbose": False, "cuda": False}
-    return spec
-
-
-def _rate(run: dict | None, n: int) -> float | None:
-    return n / run["eval_seconds"] if run and run.get("eval_seconds") else None
-
-
-def part_timeseries(ctx: Context) -> dict:
-    """DoppelGANger against gretel's DGAN and SDV's PAR on the three tables of the issue, each
-    fitted in its own process; syngen gets DGAN's fit wall time as its budget (max_seconds).
-    All three are scored by syngen's time-series report against the real sequences."""
-    import pandas as pd
-
-    from syngen.report import ReportConfig, evaluate
-
-    vowels, _ = common.load_table(ctx.datasets, "japanese_vowels")
-    stocks, _ = common.load_table(ctx.datasets, "eu_stock_markets")
-    tables = {
-        "sines": (sines(300 if ctx.quick else 2_000), "entity", "step"),
-        "japanese_vowels": (vowels, "entity_id", "step"),
-        "eu_stock_windows": (
-            sliding_windows(stocks, ["DAX", "SMI", "CAC", "FTSE"]),
-            "entity",
-            "step",
-        ),
-    }
-    targets = {"sines": 0.10, "japanese_vowels": 0.25, "eu_stock_windows": 0.20}
-    chosen = ctx.args.tables.split(",") if ctx.args.tables else list(tables)
-    unknown = sorted(set(chosen) - set(tables))
-    if unknown:
-        raise SystemExit(f"--tables: unknown {unknown}; choose from {sorted(tables)}")
-    missing = (
-        peers_available()
-        if not ctx.args.no_sdv
-        else {"dgan": "disabled with --no-sdv", "par": "disabled with --no-sdv"}
-    )
-    peers = [p for p in ("dgan", "par") if missing[p] is None]
-    result = base_result(ctx, "timeseries")
-    epochs = 20 if ctx.quick else None
-    result["settings"] = {
-        "syngen": "DoppelGANger defaults, seed 0, trained until DGAN's fit seconds are spent "
-        "(max_seconds)",
-        "dgan": "gretel-synthetics DGAN: DoppelGANger defaults, batch 100, 400 epochs",
-        "par": "SDV PARSynthesizer defaults (128 epochs)",
-        "epochs": epochs,
-        "peer timeout (s)": ctx.args.peer_timeout,
-        "PAR timeout (s)": ctx.args.par_timeout or ctx.args.peer_timeout,
-        "scores": "syngen report, ReportConfig() defaults, seed 0",
-        "peers missing": {k: v for k, v in missing.items() if v},
-    }
-    workdir = ctx.workdir("timeseries")
-    m, scores = [], {}
-    for name, (frame, entity, time_col) in tables.items():
-        if name not in chosen:
-            continue
-        train_path = workdir / f"{name}.parquet"
-        frame.to_parquet(train_path)
-        n = frame[entity].nunique()
-        runs, failed = {}, {}
-        for library in [
-            *(["dgan"] if "dgan" in peers else []),
-            "doppelganger",
-            *(["par"] if "par" in peers else []),
-        ]:
-            budget = runs["dgan"]["fit_seconds"] if "dgan" in runs and not epochs else None
-            spec = _series_spec(library, frame, entity, time_col, epochs, budget)
-            timeout = {
-                "doppelganger": ctx.args.timeout,
-                "dgan": ctx.args.peer_timeout,
-                "par": ctx.args.par_timeout or ctx.args.peer_timeout,
-            }[library]
-            try:
-                runs[library] = fit_in_subprocess(
-                    ctx, workdir, f"{name}-{library}", spec, train_path, timeout=timeout
-                )
-            except RuntimeError as exc:
-                failed[library] = str(exc).splitlines()[0][:300]
-                log(f"  {name}/{library} did not finish: {failed[library]}")
-                if library == "doppelganger":
-                    raise
-        per = {}
-        for library, res in runs.items():
-            synthetic = pd.read_parquet(res["eval_path"])
-            # gretel's DGAN can write two rows at one step of an entity (seen on
-            # japanese_vowels); its first row per step is scored, and the count is kept.
-            dup = synthetic.duplicated([entity, time_col])
-            if dup.any() and library != "doppelganger":
-                log(
-                    f"  {name}/{library}: {int(dup.sum())} rows repeat an (entity, step); "
-                    "scoring the first of each"
-                )
-                synthetic = synthetic[~dup]
-            try:
-                rep = evaluate(
-                    frame, synthetic, entity=entity, time=time_col, config=ReportConfig()
-                )
-            except ValueError as exc:  # a peer's output the report refuses, with the reason
-                if library == "doppelganger":
-                    raise
-                failed[library] = f"output not scorable: {exc}"
-                log(f"  {name}/{library}: {failed[library]}")
-                continue
-            per[library] = {
-                **rep.scores,
-                "repeated_rows_dropped": int(dup.sum()),
-                "fit_seconds": res["fit_seconds"],
-                "eval_seconds": res["eval_seconds"],
-                "epochs": res["epochs_trained"],
-                "entities": n,
-            }
-            log(
-                f"{name}/{library}: fit {res['fit_seconds']:.0f} s, "
-                f"disc {rep.scores['series.discriminative']:.3f}, "
-                f"length KS {rep.scores['series.length_ks']:.3f}"
-            )
-        scores[name] = {**per, "failed": failed}
-        ours = per["doppelganger"]
-
-        def peer_value(key, library, _per=per, _failed=failed):
-            if library in _per:
-                return _per[library].get(key)
-            if library not in _failed:
-                return None
-            return "not scorable" if _failed[library].startswith("output") else "did not finish"
-
-        for library in ("dgan", "par"):
-            label = {"dgan": "gretel DGAN", "par": "SDV PAR"}[library]
-            if library not in peers:
-                continue
-            m.append(
-                metric(
-                    f"{name}_disc_{library}",
-                    f"{name}: discriminative score, ours vs {label} ({n:,} entities)",
-                    ours["series.discriminative"],
-                    peer_value("series.discriminative", library),
-                    target=("ratio", "<=", 1.0),
-                )
-            )
-            m.append(
-                metric(
-                    f"{name}_pred_{library}",
-                    f"{name}: predictive MAE, ours vs {label} (real data: "
-                    f"{ours['series.predictive_mae_real']:.4f})",
-                    ours["series.predictive_mae"],
-                    peer_value("series.predictive_mae", library),
-                    target=("ratio", "<=", 1.0),
-                )
-            )
-            m.append(
-                metric(
-                    f"{name}_len_{library}",
-                    f"{name}: length KS, ours vs {label}",
-                    ours["series.length_ks"],
-                    peer_value("series.length_ks", library),
-                )
-            )
-            m.append(
-                metric(
-                    f"{name}_fit_{library}",
-                    f"{name}: fit seconds, ours vs {label}",
-                    ours["fit_seconds"],
-                    peer_value("fit_seconds", library),
-                    unit="s",
-                    target=("ratio", "<=", 1.0) if library == "dgan" else None,
-                )
-            )
-            m.append(
-                metric(
-                    f"{name}_rate_{library}",
-                    f"{name}: entities sampled per second, ours vs {label}",
-                    _rate(ours, n),
-                    _rate(per.get(library), n),
-                    better="higher",
-                )
-            )
-        m.append(
-            metric(
-                f"{name}_disc",
-                f"{name}: discriminative score ({n:,} entities)",
-                ours["series.discriminative"],
-                None,
-                target=("ours", "<=", targets[name]),
-            )
-        )
-        if name == "japanese_vowels":
-            m.append(
-                metric(
-                    f"{name}_len",
-                    f"{name}: length KS",
-                    ours["series.length_ks"],
-                    None,
-                    target=("ours", "<=", 0.15),
-                )
-            )
-    if set(chosen) != set(tables):
-        m, scores = _carry_over(ctx, result, chosen, m, scores)
-    result.update(metrics=m, scores=scores, peer_column="peer (named in the metric)")
-    return finish(ctx, "timeseries", result)
-
-
-def _carry_over(ctx: Context, result: dict, chosen: list, m: list, scores: dict):
-    """With --tables, the other tables' rows come from the previous result file, and the
-    settings say from which run."""
-    path = ctx.result_path("timeseries")
-    if not path.is_file():
-        return m, scores
-    before = json.loads(path.read_text())
-    kept = [r for r in before["metrics"] if not any(r["key"].startswith(t) for t in chosen)]
-    carried = sorted(set(before.get("scores", {})) - set(chosen))
-    if carried:
-        origin = before.get("carried_over", {})
-        result["carried_over"] = {
-            t: origin.get(
-                t,
-                f"{before['command']}, started {before['started']}, commit "
-                f"{before['machine'].get('git_commit')}",
-            )
-            for t in carried
-        }
-        result["settings"]["rows carried over from earlier runs"] = result["carried_over"]
-    return kept + m, {**{t: before["scores"][t] for t in carried}, **scores}
-
-
 # ---- CLI ----------------------------------------------------------------------------------------
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
@@ -1208,38 +774,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="syngen's max_seconds when there is no SDV fit to take it from",
     )
     p.add_argument("--no-sdv", action="store_true", help="skip the SDV baseline")
-    p.add_argument("--german-no-sdv", action="store_true", help="no SDV fit on german_credit")
-    p.add_argument(
-        "--census-no-sdv",
-        action="store_true",
-        help="no ctgan DataTransformer timing on census_income_kdd",
-    )
     p.add_argument(
         "--timeout",
         type=float,
         default=3600.0,
         help="seconds one fit subprocess may run (default 3600)",
-    )
-    p.add_argument(
-        "--peer-timeout",
-        type=float,
-        default=1200.0,
-        help="seconds before a time-series peer fit (DGAN, PAR) counts as not "
-        "finished (default 1200); DGAN's fit time is syngen's budget",
-    )
-    p.add_argument(
-        "--par-timeout",
-        type=float,
-        default=None,
-        help="timeseries: a shorter limit for SDV PAR alone (default: --peer-timeout)"
-        "; PAR needs ~1,000 s per table here",
-    )
-    p.add_argument(
-        "--tables",
-        default=None,
-        help="timeseries: only these tables (comma-separated: sines, "
-        "japanese_vowels, eu_stock_windows); the others' rows are kept from "
-        "the previous result file, marked as carried over",
     )
     p.add_argument(
         "--quiet-wait",
@@ -1286,10 +825,8 @@ def main(argv: list[str] | None = None) -> int:
     parts = PARTS if args.part == "all" else (args.part,)
     runners = {
         "adult": part_adult,
-        "german": part_german,
         "census": part_census,
         "scoring": part_scoring,
-        "timeseries": part_timeseries,
     }
     failed = []
     for part in parts:

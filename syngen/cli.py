@@ -602,7 +602,8 @@ def _interpreters(ctx, param, values) -> dict:
     callback=_column_list,
     help="Comma-separated. Default for tables: identity,holdout,independent,copula,syngen "
     "(also syngen-dp, sdv-ctgan, sdv-tvae, sdv-copula, smartnoise-mst, smartnoise-aim, "
-    "smartnoise-dpctgan); for time series: identity,holdout,ar1,doppelganger.",
+    "smartnoise-dpctgan); for time series: identity,holdout,ar1,doppelganger (also sdv-par, "
+    "gretel-dgan).",
 )
 @click.option(
     "--epsilon",
@@ -644,7 +645,7 @@ def _interpreters(ctx, param, values) -> dict:
     multiple=True,
     callback=_interpreters,
     metavar="FAMILY=PYTHON",
-    help="Run a peer family (sdv, smartnoise) in another interpreter.",
+    help="Run a peer family (sdv, smartnoise, gretel) in another interpreter.",
 )
 @click.option(
     "--report-rows",

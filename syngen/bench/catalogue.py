@@ -44,15 +44,20 @@ class Dataset:
     time: str | None = None
     rows: int | None = None
     columns: int | None = None
+    # Identifiers the manifest marks (role "id"): nothing to learn, and a copy of each would be
+    # a unique real value in the synthetic rows; left out of the bench's table.
+    dropped: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     def load(self) -> pd.DataFrame:
-        """The whole table."""
+        """The table as the bench models it (without ``dropped``)."""
         if self.source.startswith("bundled:"):
             from .. import datasets
 
-            return datasets.load(self.source.removeprefix("bundled:"))
-        return read_table(self.source)
+            df = datasets.load(self.source.removeprefix("bundled:"))
+        else:
+            df = read_table(self.source)
+        return df.drop(columns=[c for c in self.dropped if c in df.columns])
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -104,7 +109,12 @@ def from_manifest(path: str | Path) -> list[Dataset]:
             time=e.get("time_column"),
             rows=e.get("n_rows"),
             columns=e.get("n_columns"),
-        )
+            dropped=tuple(
+                c["name"]
+                for c in e.get("columns", [])
+                if isinstance(c, dict) and c.get("role") == "id"
+            ),
+        )  # fmt: skip
         for e in entries
     ]
 

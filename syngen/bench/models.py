@@ -55,6 +55,12 @@ CANDIDATES = {
                   module="sdv", install="pip install sdv"),
         Candidate("sdv-copula", "SDV GaussianCopulaSynthesizer", family="sdv", module="sdv",
                   install="pip install sdv"),
+        Candidate("sdv-par", "SDV PARSynthesizer", budget="epochs", kinds=("timeseries",),
+                  family="sdv", module="sdv", install="pip install sdv"),
+        Candidate("gretel-dgan", "gretel-synthetics DGAN", budget="epochs",
+                  kinds=("timeseries",), family="gretel", module="gretel_synthetics",
+                  install="pip install --no-deps gretel-synthetics (its pins are old; its "
+                  "torch DGAN runs on current pandas and torch)"),
         Candidate("smartnoise-mst", "smartnoise-synth MST", private=True,
                   family="smartnoise", module="snsynth",
                   install="pip install smartnoise-synth (its own venv: it pins an old opacus)"),
