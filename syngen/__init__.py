@@ -19,6 +19,9 @@ _WHERE = {
     "Report": "report",
     "ReportConfig": "report",
     "evaluate": "report",
+    "DPConfig": "privacy.config",
+    "AuditResult": "auditing",
+    "audit": "auditing",
 }
 
 
@@ -29,6 +32,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "AuditResult",
+    "DPConfig",
     "DoppelGANger",
     "Metadata",
     "MetadataError",
@@ -40,6 +45,7 @@ __all__ = [
     "TabularGAN",
     "TimeSeriesConfig",
     "__version__",
+    "audit",
     "evaluate",
     "load",
 ]

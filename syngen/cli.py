@@ -1,4 +1,4 @@
-"""The ``syngen`` command: fit, sample, report, bench, datasets and demo. Thin: parses, calls
+"""The ``syngen`` command: fit, sample, report, bench, audit, datasets and demo. Thin: parses, calls
 the API, prints."""
 
 from __future__ import annotations
@@ -737,6 +737,130 @@ def bench(
     click.echo(
         f"\nwrote {out / 'results.json'}, {out / 'leaderboard.md'}, {out / 'leaderboard.html'}"
     )
+
+
+@main.command()
+@click.argument("data", type=click.Path(exists=True, dir_okay=False), callback=_table_path)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the audit's JSON (e.g. audit.json).",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the audit's page with the canary-score plots. Default: OUTPUT with "
+    ".html for .json.",
+)
+@click.option(
+    "--epsilon",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Audit a DP fit with this epsilon (as `syngen fit --epsilon`); without it, the "
+    "ordinary fit, which makes no DP claim.",
+)
+@click.option(
+    "--delta",
+    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    default=None,
+    help="With --epsilon: the delta. Default: 1 / (10 x rows).",
+)
+@click.option(
+    "--canaries",
+    type=click.IntRange(min=10),
+    default=None,
+    help="Canary records planted, each by a fair coin. Default: a quarter of the rows, "
+    "between 100 and 1,000.",
+)
+@click.option(
+    "--confidence",
+    type=click.FloatRange(min=0.5, max=1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+    help="Confidence of the lower bound.",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Training epochs, as for `syngen fit`. Default: fit's.",
+)
+@click.option(
+    "--max-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Stop training after this many seconds (at the end of an epoch).",
+)
+@click.option(
+    "--metadata",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="The metadata file `syngen fit` would be given (kinds; public domains with --epsilon).",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the fit and the canaries."
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def audit(
+    data,
+    output,
+    html_path,
+    epsilon,
+    delta,
+    canaries,
+    confidence,
+    epochs,
+    max_seconds,
+    metadata,
+    seed,
+    quiet,
+):
+    """Check a privacy claim on the table DATA: plant canary records by coin flips, train once
+    as `syngen fit` would, and turn how well the trained model gives the canaries away into a
+    lower bound on its epsilon (Steinke, Nasr and Jagielski 2023)."""
+    if epsilon is None and delta is not None:
+        raise click.UsageError("--delta needs --epsilon")
+    html_path = html_path or str(Path(output).with_suffix(".html"))
+    if Path(html_path).resolve() == Path(output).resolve():
+        raise click.UsageError("--html and -o name the same file")
+    _destination(output, inputs=(data, metadata))
+    _destination(html_path, inputs=(data, metadata), option="--html")
+    from .auditing import audit as run_audit
+    from .io import read_table
+    from .tabular import TabularGAN
+
+    try:
+        df = read_table(data)
+        options = {"epochs": epochs, "max_seconds": max_seconds}
+        options = {k: v for k, v in options.items() if v is not None}
+        if epsilon is not None:
+            options["dp"] = _dp_config(epsilon, delta, None, metadata)
+        model = TabularGAN(seed=seed, verbose=not quiet, **options)
+        result = run_audit(
+            df, model, canaries=canaries, confidence=confidence, metadata=metadata, seed=seed
+        )
+        result.to_json(output)
+        result.to_html(html_path)
+    except (ValueError, TypeError, RuntimeError, FileNotFoundError) as exc:
+        _fail(exc)
+    claimed = "none" if result.claimed_epsilon is None else f"{result.claimed_epsilon:g}"
+    best = result.best
+    click.echo(
+        f"audit: {result.canaries} canaries ({result.included} included by their coins); "
+        f"best guesses: {best['correct']} of {best['k']} right ({best['score']} score)"
+    )
+    click.echo(
+        f"  epsilon lower bound {result.lower_bound:.3f} at {result.confidence:.0%} "
+        f"confidence; claimed epsilon {claimed}"
+    )
+    bad = result.finding in ("falsified", "leaks")
+    tag = click.style(result.finding.upper(), fg="red" if bad else "green", bold=True)
+    click.echo(f"  {tag} {result.verdict}")
+    click.echo(f"wrote {output}, {html_path}")
 
 
 @main.group()

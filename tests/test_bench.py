@@ -299,3 +299,15 @@ def test_a_manifest_folder_is_read_and_its_identifier_columns_left_out(tmp_path)
     assert list(table.load().columns) == list(df.columns[1:])
     with pytest.raises(ValueError, match="unknown dataset 'debit'"):
         resolve(["debit"], tmp_path / "manifest.json")
+
+
+def test_a_time_budget_alone_reaches_the_syngen_models_as_their_max_seconds():
+    """With --time-budget and no --epochs, a model keeps its default epochs as the cap."""
+    from syngen import DoppelGANger
+    from syngen.bench.models import _budget_options
+
+    options = _budget_options({"seconds": 5.0, "epochs": None})
+    assert options == {"max_seconds": 5.0}
+    model = DoppelGANger(**options)
+    assert model.config.max_seconds == 5.0 and model.config.epochs == 400
+    assert _budget_options({"epochs": 3}) == {"epochs": 3}

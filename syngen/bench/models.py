@@ -188,9 +188,9 @@ def fit_sample(spec: dict, train: pd.DataFrame, reference: pd.DataFrame) -> tupl
     if name == "doppelganger":
         from ..timeseries import DoppelGANger
 
-        model = DoppelGANger(
-            epochs=spec.get("epochs"), max_seconds=spec.get("seconds"), seed=seed
-        ).fit(train, entity=spec["entity"], time=spec["time"])
+        model = DoppelGANger(**_budget_options(spec), seed=seed).fit(
+            train, entity=spec["entity"], time=spec["time"]
+        )
         return lambda: model.sample(n, seed=seed), {"epochs": model.epochs_trained_}
     if name == "independent":
         from ..report import independent_baseline
@@ -203,9 +203,14 @@ def fit_sample(spec: dict, train: pd.DataFrame, reference: pd.DataFrame) -> tupl
         from ..tabular import TabularGAN
 
         dp = None if spec.get("epsilon") is None else DPConfig(epsilon=spec["epsilon"])
-        model = TabularGAN(
-            epochs=spec.get("epochs"), max_seconds=spec.get("seconds"), seed=seed, dp=dp
-        ).fit(train)
+        model = TabularGAN(**_budget_options(spec), seed=seed, dp=dp).fit(train)
         info = {"epochs": model.epochs_trained_, "privacy": model.privacy_}
         return lambda: model.sample(n, seed=seed), info
     raise ValueError(f"the syngen worker does not run {name!r}")
+
+
+def _budget_options(spec: dict) -> dict:
+    """The epochs and seconds a cell gives a syngen model, the ones not given left to the
+    model's defaults (a time budget ends training at the default epochs at the latest)."""
+    options = {"epochs": spec.get("epochs"), "max_seconds": spec.get("seconds")}
+    return {k: v for k, v in options.items() if v is not None}

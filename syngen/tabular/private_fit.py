@@ -52,8 +52,10 @@ def fit_private(model, data: pd.DataFrame, metadata, cfg: TabularConfig, rng, ep
     planned = cfg.epochs * steps_per_epoch
     sigma = sgd_noise_for(dp.epsilon, ledger.delta, sample_rate, planned, ledger.releases)
     budget = TrainingBudget(ledger, sigma, sample_rate, dp.epsilon)
+    trainer = DPTrainer(model, cfg, encoded, rng, budget, dp.max_grad_norm)
     with output_in_draw_order(model.generator_, model.layout_):
-        DPTrainer(model, cfg, encoded, rng, budget, dp.max_grad_norm).run(epochs, steps_per_epoch)
+        trainer.run(epochs, steps_per_epoch)
+    model._critic = trainer.D  # the audit's white-box score reads it; never saved
     if cfg.calibrate:
         calibrate(model, proxy_codes, rng)  # the proxy's shares: post-processing
     preprocessing = [r for r in ledger.releases if r.component.startswith("preprocessing")]
