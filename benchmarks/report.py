@@ -291,9 +291,10 @@ def render_leaderboard(results: dict, title: str) -> str:
         f"; every fit in its own process",
         f"- Machine: {mc['platform']}, {mc['cpu_count']} cores; Python {mc['python']}; "
         f"{versions}; peers: {', '.join(f'{k} in {v}' for k, v in st['interpreters'].items())}",
-        f"- Each cell's own report page: `bench-results/{results['folder']}/cells/*/report.html`;"
-        f" the leaderboard page with its scatters: "
-        f"[leaderboard.html](../bench-results/{results['folder']}/leaderboard.html)",
+        f"- The leaderboard page with its scatters: "
+        f"[leaderboard.html](../bench-results/{results['folder']}/leaderboard.html); each "
+        f"cell's own report page (`cells/*/report.html`, half a megabyte each) is written by "
+        f"the run and not kept in the repository; every score is in `results.json`",
         own,
     ])  # fmt: skip
 

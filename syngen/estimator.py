@@ -133,11 +133,27 @@ class Synthesizer:
             self.device_ = resolve_device(cfg.device, loading=True)
             self.history_ = list(header["history"])
             self._restore(header, dict(tensors))
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            if isinstance(exc, ModelFileError):
-                raise
-            raise ModelFileError(f"model file is inconsistent or corrupt: {exc}") from exc
+            # A few rows drawn now: a part that does not fit the rest (a tensor's shape, a
+            # table's size) fails here, as a ModelFileError, not in the user's sampling.
+            self._check_sample()
+        except ModelFileError:
+            raise
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            RuntimeError,
+            IndexError,
+            AttributeError,
+            OverflowError,
+            ZeroDivisionError,
+        ) as exc:
+            what = f"{type(exc).__name__}: {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise ModelFileError(f"model file is inconsistent or corrupt: {what}") from exc
         return self
+
+    def _check_sample(self) -> None:
+        raise NotImplementedError
 
     def _header(self) -> dict:
         raise NotImplementedError

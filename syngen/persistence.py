@@ -88,6 +88,9 @@ def read_model_file(
             f"{path}: written by an older syngen (model format {version}); this version reads "
             f"format {FORMAT_VERSION}: fit the model again with this version"
         )
+    for name, t in tensors.items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise ModelFileError(f"{path}: tensor {name!r} holds NaN or infinite values")
     found = header.get("kind")
     if found not in MODEL_KINDS:
         raise ModelFileError(f"{path}: unknown model kind {found!r}")

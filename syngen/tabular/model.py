@@ -265,10 +265,31 @@ class TabularGAN(Synthesizer):
         cfg = self.config_
         self.transformer_ = TableTransformer.from_dict(header["transformer"])
         self.privacy_ = header["privacy"]
-        counts = np.asarray(header["condition_counts"], dtype="int64")
+        if self.privacy_ is not None and not isinstance(self.privacy_, dict):
+            raise ValueError(f"privacy must be an object or null, got {self.privacy_!r}")
+        counts = _condition_counts(header["condition_counts"], sum(self._condition_widths()))
         self._build(ConditionSampler(counts, self._condition_widths(), cfg.log_frequency))
         self.class_bias_ = tensors.pop("class_bias").to(self.device_)
+        if self.class_bias_.shape != (self.layout_.n_classes,):
+            raise ValueError(
+                f"class_bias has shape {tuple(self.class_bias_.shape)}, the layout needs "
+                f"({self.layout_.n_classes},)"
+            )
         if self.sampler_.cond_dim:
             self.sampler_.set_mixture(tensors.pop("condition_mixture").cpu().numpy())
         state = {k.removeprefix("generator."): v for k, v in tensors.items()}
         self.generator_.load_state_dict(state, strict=True)
+
+    def _check_sample(self) -> None:
+        self.sample(16, seed=0)
+
+
+def _condition_counts(counts, classes: int) -> np.ndarray:
+    """The model file's class counts: ``classes`` non-negative integers."""
+    if not isinstance(counts, list) or not all(
+        isinstance(c, int) and not isinstance(c, bool) and 0 <= c < 2**53 for c in counts
+    ):
+        raise ValueError("condition_counts must be a list of non-negative integers")
+    if len(counts) != classes:
+        raise ValueError(f"condition_counts has {len(counts)} entries, the layout has {classes}")
+    return np.asarray(counts, dtype="int64")

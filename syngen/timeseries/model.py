@@ -250,6 +250,9 @@ class DoppelGANger(Synthesizer):
         self._build()
         self.generator_.load_state_dict(tensors, strict=True)
 
+    def _check_sample(self) -> None:
+        self.sample(2, seed=0)
+
 
 def _start_percentiles(starts: np.ndarray, k: int = 101) -> list[int]:
     """``k`` evenly spaced percentiles of the start ticks (exact int64: ns timestamps)."""

@@ -60,6 +60,30 @@ class ColumnTransform:
         raise NotImplementedError
 
 
+def stored_number(value, field: str, *, integer: bool = False, low: float | None = None):
+    """A number read from a model file: finite, an integer where asked, at least ``low``;
+    anything else is a ValueError naming the field (a file from someone else is untrusted)."""
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not np.isfinite(value):
+        want = "an integer" if integer else "a finite number"
+        raise ValueError(f"{field} must be {want}, got {value!r}")
+    if low is not None and value < low:
+        raise ValueError(f"{field} must be at least {low}, got {value!r}")
+    return value
+
+
+def stored_array(values, field: str, *, positive: bool = False) -> np.ndarray:
+    """A non-empty list of finite numbers read from a model file (all > 0 with ``positive``)."""
+    if not isinstance(values, list) or not values:
+        raise ValueError(f"{field} must be a non-empty list of numbers")
+    for v in values:
+        stored_number(v, field)
+    out = np.asarray(values, dtype="float64")
+    if positive and (out <= 0).any():
+        raise ValueError(f"{field} must hold positive numbers")
+    return out
+
+
 def transform_from_dict(data: dict) -> ColumnTransform:
     """The transform ``data`` describes (``to_dict`` plus its ``type``, the transform's name)."""
     data = dict(data)

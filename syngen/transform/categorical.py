@@ -17,6 +17,7 @@ from .base import (
     dtype_to_json,
     from_json_scalar,
     restore_dtype,
+    stored_number,
     to_json_scalar,
 )
 
@@ -118,11 +119,24 @@ class CategoricalTransform(ColumnTransform):
 
     @classmethod
     def from_dict(cls, data: dict) -> CategoricalTransform:
-        self = cls(data["max_categories"])
-        self.column_ = data["column"]
-        self.dtype_ = data["dtype"]
+        self = cls(stored_number(data["max_categories"], "max_categories", integer=True))
+        self.column_, self.dtype_ = data["column"], data["dtype"]
+        if not isinstance(self.column_, str) or not isinstance(self.dtype_, dict):
+            raise ValueError(f"column {self.column_!r}: bad column name or dtype record")
+        if not isinstance(data["has_null"], bool):
+            raise ValueError(f"column {self.column_!r}: has_null must be true or false")
         self.has_null_ = data["has_null"]
+        for field in ("categories", "rare_values", "rare_weights"):
+            if not isinstance(data[field], list):
+                raise ValueError(f"column {self.column_!r}: {field} must be a list")
         self.categories_ = [from_json_scalar(v) for v in data["categories"]]
         self.rare_values_ = [from_json_scalar(v) for v in data["rare_values"]]
-        self.rare_weights_ = np.asarray(data["rare_weights"], dtype="float64")
+        weights = [stored_number(w, f"{self.column_!r} rare_weights") for w in data["rare_weights"]]
+        self.rare_weights_ = np.asarray(weights, dtype="float64")
+        if len(self.rare_weights_) != len(self.rare_values_) or (self.rare_weights_ < 0).any():
+            raise ValueError(f"column {self.column_!r}: rare_weights do not fit rare_values")
+        if len(weights) and abs(self.rare_weights_.sum() - 1) > 1e-6:
+            raise ValueError(f"column {self.column_!r}: rare_weights must sum to 1")
+        if self.n_classes < 1:
+            raise ValueError(f"column {self.column_!r}: no category at all")
         return self

@@ -11,6 +11,7 @@ from .base import (
     dtype_to_json,
     from_json_scalar,
     restore_dtype,
+    stored_number,
     to_json_scalar,
     transform_from_dict,
 )
@@ -75,9 +76,18 @@ class NumericalTransform(ColumnTransform):
 
     @classmethod
     def from_dict(cls, data: dict):
+        if not isinstance(data["integer"], bool):
+            raise ValueError(f"integer must be true or false, got {data['integer']!r}")
         self = cls(integer=data["integer"])
-        self.column_, self.dtype_ = data["column"], data["dtype"]
-        self.min_, self.max_, self.decimals_ = data["min"], data["max"], data["decimals"]
+        self.column_, self.dtype_ = _column_and_dtype(data)
+        self.min_ = stored_number(data["min"], f"{self.column_!r} min")
+        self.max_ = stored_number(data["max"], f"{self.column_!r} max", low=self.min_)
+        decimals = data["decimals"]
+        if decimals is not None:
+            stored_number(decimals, f"{self.column_!r} decimals", integer=True, low=0)
+            if decimals > 15:
+                raise ValueError(f"{self.column_!r} decimals must be at most 15, got {decimals}")
+        self.decimals_ = decimals
         self.normalizer_ = ModeSpecificNormalizer.from_dict(data["normalizer"])
         self._restore_extra(data)
         return self
@@ -127,7 +137,12 @@ class DatetimeTransform(NumericalTransform):
 
     def _restore_extra(self, data):
         self.unit_, self.tz_ = data["unit"], data["tz"]
-        self.origin_, self.step_ = data["origin"], data["step"]
+        if self.unit_ not in ("s", "ms", "us", "ns"):
+            raise ValueError(f"{self.column_!r} unit must be s, ms, us or ns, got {self.unit_!r}")
+        if self.tz_ is not None and not isinstance(self.tz_, str):
+            raise ValueError(f"{self.column_!r} tz must be a zone name or null, got {self.tz_!r}")
+        self.origin_ = stored_number(data["origin"], f"{self.column_!r} origin", integer=True)
+        self.step_ = stored_number(data["step"], f"{self.column_!r} step", integer=True, low=1)
 
 
 class NullableTransform(ColumnTransform):
@@ -206,7 +221,8 @@ class ConstantTransform(ColumnTransform):
     @classmethod
     def from_dict(cls, data):
         self = cls()
-        self.column_, self.dtype_, self.value_ = data["column"], data["dtype"], data["value"]
+        self.column_, self.dtype_ = _column_and_dtype(data)
+        self.value_ = data["value"]
         return self
 
 
@@ -243,9 +259,22 @@ class IdTransform(ColumnTransform):
     @classmethod
     def from_dict(cls, data):
         self = cls()
-        self.column_, self.dtype_ = data["column"], data["dtype"]
-        self.integer_, self.start_ = data["integer"], data["start"]
+        self.column_, self.dtype_ = _column_and_dtype(data)
+        if not isinstance(data["integer"], bool):
+            raise ValueError(f"{self.column_!r} integer must be true or false")
+        self.integer_ = data["integer"]
+        self.start_ = stored_number(data["start"], f"{self.column_!r} start", integer=True)
         return self
+
+
+def _column_and_dtype(data: dict) -> tuple[str, dict]:
+    """A stored transform's column name and dtype record, checked for their types."""
+    column, dtype = data["column"], data["dtype"]
+    if not isinstance(column, str):
+        raise ValueError(f"a column name must be a string, got {column!r}")
+    if not isinstance(dtype, dict) or not isinstance(dtype.get("dtype"), str):
+        raise ValueError(f"column {column!r}: dtype must be an object with a dtype name")
+    return column, dtype
 
 
 def _decimals(x: np.ndarray, most: int = 6) -> int | None:

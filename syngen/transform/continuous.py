@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .base import stored_array, stored_number
+
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 
 
@@ -172,10 +174,16 @@ class ModeSpecificNormalizer:
     @classmethod
     def from_dict(cls, data: dict) -> ModeSpecificNormalizer:
         self = cls()
-        self.means_ = np.asarray(data["means"], dtype="float64")
-        self.stds_ = np.asarray(data["stds"], dtype="float64")
-        self.weights_ = np.asarray(data["weights"], dtype="float64")
-        self.n_points_ = int(data["n_points"])
+        self.means_ = stored_array(data["means"], "normalizer means")
+        self.stds_ = stored_array(data["stds"], "normalizer stds", positive=True)
+        self.weights_ = stored_array(data["weights"], "normalizer weights")
+        if not len(self.means_) == len(self.stds_) == len(self.weights_):
+            raise ValueError("normalizer means, stds and weights differ in length")
+        if (self.weights_ < 0).any():
+            raise ValueError("normalizer weights must not be negative")
+        self.n_points_ = stored_number(data["n_points"], "n_points", integer=True, low=0)
+        if self.n_points_ > len(self.means_):
+            raise ValueError(f"n_points {self.n_points_} exceeds the {len(self.means_)} modes")
         return self
 
 

@@ -296,6 +296,8 @@ class TableTransformer:
         self.metadata_ = metadata
         self.columns_ = list(data["columns"])
         self.transforms_ = [transform_from_dict(t) for t in data["transforms"]]
+        if len(self.transforms_) != len(self.columns_) or self.columns_ != list(metadata.columns):
+            raise ValueError("its columns, transforms and metadata differ")
         self.derived_ = {}
         for name, d in data.get("derived", {}).items():
             source, derived = self.transform_of(d["source"]), self.transform_of(name)
