@@ -301,9 +301,23 @@ def fit(
     except (ValueError, TypeError, RuntimeError, FileNotFoundError) as exc:
         _fail(exc)
     click.echo(f"fitted {what} in {model.epochs_trained_} epochs; model written to {output}")
+    if metadata is not None and kind == "tabular":
+        _echo_detected(metadata, model.transformer_.metadata_)
     if getattr(model, "privacy_", None) is not None:
         for line in describe(model.privacy_):
             click.echo(line)
+
+
+def _echo_detected(metadata_path, used) -> None:
+    """Name the kinds a partial metadata file left to detection."""
+    from .metadata import as_metadata
+
+    given = as_metadata(metadata_path).columns
+    rest = [f"{c} ({k})" for c, k in used.columns.items() if c not in given]
+    if rest:
+        click.echo(
+            f"kinds detected for the columns {metadata_path} does not name: {', '.join(rest)}"
+        )
 
 
 def _dp_config(epsilon, delta, share, metadata_path):

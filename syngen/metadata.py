@@ -222,6 +222,10 @@ def validated_metadata(metadata, data: pd.DataFrame) -> Metadata:
     if metadata is None:
         return Metadata.detect(data)
     metadata = as_metadata(metadata)
+    _check_frame(data)
+    if set(map(str, data.columns)) - set(metadata.columns):
+        # A partial metadata overrides the columns it names; the rest are detected.
+        return Metadata.detect(data, overrides=metadata.columns)
     metadata.validate(data)
     return metadata
 

@@ -73,6 +73,10 @@ def read_model_file(
         raise ModelFileError(f"{path}: the model header is corrupt: {exc}") from exc
     if not isinstance(header, dict):
         raise ModelFileError(f"{path}: the model header is not a JSON object")
+    if header.get("format") != FORMAT:
+        raise ModelFileError(
+            f"{path}: the model header's format must be {FORMAT!r}, got {header.get('format')!r}"
+        )
     version = header.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ModelFileError(

@@ -279,3 +279,15 @@ def test_sigterm_during_sample_leaves_no_partial_file(fitted, tmp_path):
     os.kill(worker.pid, signal.SIGTERM)
     assert worker.wait(timeout=300) == 128 + signal.SIGTERM
     assert [p.name for p in tmp_path.iterdir()] == ["m.syngen"]
+
+
+def test_a_partial_metadata_file_names_what_was_detected(files):
+    meta = files / "partial.json"
+    meta.write_text(json.dumps({"columns": {"visits": "categorical"}}))
+    r = run("fit", files / "data.csv", "-o", files / "p.syngen", "--epochs", 1, "--metadata",
+            meta, "--quiet")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "kinds detected for the columns" in r.output and "amount (numerical)" in r.output
+    assert "visits (" not in r.output.split("does not name:")[1]
+    kinds = syngen.load(files / "p.syngen").transformer_.metadata_.columns
+    assert kinds["visits"] == "categorical"

@@ -71,3 +71,16 @@ def test_unsupported_columns_name_the_fix():
     df = pd.DataFrame({"wait": pd.to_timedelta([1, 2, 3], unit="s")})
     with pytest.raises(MetadataError, match=r"'wait' has dtype timedelta64.*total_seconds"):
         Metadata.detect(df)
+
+
+def test_a_partial_metadata_overrides_its_columns_and_the_rest_are_detected(mixed):
+    from syngen.metadata import validated_metadata
+
+    name = next(iter(mixed.columns))
+    meta = validated_metadata({"columns": {name: "categorical"}}, mixed)
+    assert list(meta.columns) == list(map(str, mixed.columns))
+    assert meta.columns[name] == "categorical"
+    rest = {c: k for c, k in Metadata.detect(mixed).columns.items() if c != name}
+    assert {c: k for c, k in meta.columns.items() if c != name} == rest
+    with pytest.raises(MetadataError, match="not in the data.*'nope'"):
+        validated_metadata({"columns": {"nope": "integer"}}, mixed)

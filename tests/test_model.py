@@ -526,7 +526,8 @@ def test_sampling_leaves_no_thread_behind(fitted):
 
 
 @pytest.mark.parametrize("header", [[1, 2], {"format_version": True}, {"format_version": "1"},
-                                    {"format_version": 0}, {"format_version": -1}])  # fmt: skip
+                                    {"format_version": 0}, {"format_version": -1},
+                                    {"format": "pickle"}])  # fmt: skip
 def test_a_forged_header_is_a_model_file_error(fitted, tmp_path, header):
     import json
 
@@ -540,7 +541,7 @@ def test_a_forged_header_is_a_model_file_error(fitted, tmp_path, header):
     real = json.loads(meta["syngen-model"])
     forged = header if isinstance(header, list) else {**real, **header}
     save_file(load_file(str(path)), str(path), metadata={"syngen-model": json.dumps(forged)})
-    with pytest.raises(ModelFileError, match="header is not a JSON object|positive integer"):
+    with pytest.raises(ModelFileError, match="not a JSON object|positive integer|format must be"):
         syngen.load(path)
 
 

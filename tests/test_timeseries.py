@@ -331,3 +331,9 @@ def test_config_errors_and_unfitted_model():
         TimeSeriesConfig(ema_decay=1.0)
     with pytest.raises(RuntimeError, match="not fitted"):
         DoppelGANger().sample(3)
+
+
+def test_a_window_that_leaves_one_sequence_is_refused():
+    df = pd.DataFrame({"step": np.arange(30), "x": np.arange(30.0)})
+    with pytest.raises(ValueError, match="window=20 cuts the series' 30 rows into fewer than two"):
+        Sequences.from_long(df, "window", "step", window=20)

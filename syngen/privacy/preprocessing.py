@@ -59,9 +59,13 @@ def private_metadata(data: pd.DataFrame, metadata: Metadata | None) -> Metadata:
     """The column kinds a DP fit may use: the user's, or read from the dtypes alone (the schema
     is public; counting distinct values is not). Kinds that need raw values are refused."""
     _check_frame(data)
-    if metadata is None:
-        kinds = {str(c): kind_from_dtype(data[c]) for c in data.columns}
-        metadata = Metadata(kinds)
+    given = {} if metadata is None else metadata.columns
+    unknown = sorted(set(given) - set(map(str, data.columns)))
+    if unknown:
+        raise MetadataError(f"metadata names columns that are not in the data: {unknown}")
+    # The kinds not given (all of them without metadata) from the dtypes alone.
+    kinds = {str(c): given.get(str(c)) or kind_from_dtype(data[c]) for c in data.columns}
+    metadata = Metadata(kinds)
     metadata.validate(data)
     for column, kind in metadata.columns.items():
         if kind == "constant":

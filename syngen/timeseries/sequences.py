@@ -217,6 +217,12 @@ def _cut_windows(df: pd.DataFrame, entity: str, time: str, window: int) -> pd.Da
             f"but the data already has a column {entity!r}: drop it, or leave window=None"
         )
     df = df.sort_values(time, kind="stable").reset_index(drop=True)
+    if len(df) < 2 * window:
+        raise ValueError(
+            f"window={window} cuts the series' {len(df)} rows into fewer than two sequences, "
+            f"and a model learns nothing from one; take a window well below the series' length "
+            f"(e.g. {max(2, len(df) // 20)})"
+        )
     df.insert(0, entity, np.arange(len(df), dtype="int64") // int(window))
     return df
 
