@@ -470,9 +470,10 @@ def sample(model, n, output, seed, conditions, batch_size):
     "thresholds",
     multiple=True,
     metavar="NAME=VALUE",
-    help="Override a privacy threshold (repeatable), e.g. --threshold membership_auc=0.55. "
+    help="Override a privacy, fidelity or utility threshold (repeatable), e.g. --threshold "
+    "membership_auc=0.55 or --threshold quality=0.85. "
     "Names: closer_to_train_excess, near_copy_excess, exact_copy_excess, dcr_p5_ratio, "
-    "nndr_ratio, membership_auc, attribute_inference_excess.",
+    "nndr_ratio, membership_auc, attribute_inference_excess; quality, utility_gap, r2_gap.",
 )
 @click.option(
     "--strict",
@@ -507,15 +508,15 @@ def report(
     privacy, as an HTML page (and JSON). Works for synthetic data from any tool. With
     --entity-col and --time-col the tables are long time series and the time-series scores
     are added."""
-    from .report import PrivacyThresholds, ReportConfig, evaluate
+    from .report import PrivacyThresholds, QualityThresholds, ReportConfig, evaluate
 
     limits = {}
+    names = [*PrivacyThresholds.__dataclass_fields__, *QualityThresholds.__dataclass_fields__]
     for item in thresholds:
         name, sep, value = item.partition("=")
-        if not sep or name not in PrivacyThresholds.__dataclass_fields__:
+        if not sep or name not in names:
             raise click.BadParameter(
-                f"{item!r}: write NAME=VALUE with NAME one of "
-                f"{', '.join(PrivacyThresholds.__dataclass_fields__)}",
+                f"{item!r}: write NAME=VALUE with NAME one of {', '.join(names)}",
                 param_hint="--threshold",
             )
         try:
@@ -553,7 +554,23 @@ def report(
             entity=entity_col,
             time=time_col,
             attributes=attributes,
-            config=ReportConfig(seed=seed, thresholds=PrivacyThresholds(**limits)),
+            config=ReportConfig(
+                seed=seed,
+                thresholds=PrivacyThresholds(
+                    **{
+                        k: v
+                        for k, v in limits.items()
+                        if k in PrivacyThresholds.__dataclass_fields__
+                    }
+                ),
+                quality_thresholds=QualityThresholds(
+                    **{
+                        k: v
+                        for k, v in limits.items()
+                        if k in QualityThresholds.__dataclass_fields__
+                    }
+                ),
+            ),
             privacy=privacy,
         )
         result.to_html(output)

@@ -341,3 +341,31 @@ def test_a_tiny_holdout_and_an_emptied_column_are_warned_about(tmp_path):
     assert Report.from_json(tmp_path / "r.json").warnings == report.warnings
     fine = evaluate(real.iloc[:200], real.iloc[200:], holdout=real.iloc[200:])
     assert fine.warnings == []
+
+
+def test_fidelity_and_utility_get_verdicts_that_tell_a_copy_from_noise(reports, tmp_path):
+    """A real sample passes both; uniform noise fails both; the thresholds can be moved."""
+    by = {n: {v["family"]: v for v in r.quality_verdicts} for n, r in reports.items()}
+    assert by["other"]["fidelity"]["passed"] and by["other"]["utility"]["passed"]
+    assert not by["noise"]["fidelity"]["passed"] and not by["noise"]["utility"]["passed"]
+    assert by["noise"]["utility"]["text"].startswith("FAIL: a model trained on the synthetic")
+    assert by["noise"]["utility"]["baseline"] == reports["noise"].scores["utility.trtr_roc_auc"]
+    # Separate from the privacy verdicts: privacy_passed reads those alone.
+    assert reports["other"].privacy_passed is True
+    assert any("overall quality" in line[1] for line in reports["noise"].summary())
+    path = tmp_path / "r.json"
+    reports["noise"].to_json(path)
+    assert Report.from_json(path).quality_verdicts == reports["noise"].quality_verdicts
+    page = tmp_path / "r.html"
+    reports["noise"].to_html(page)
+    assert "Utility: FAIL" in page.read_text()
+
+
+def test_quality_thresholds_move_the_verdicts(split):
+    from syngen.report import QualityThresholds
+
+    train, holdout = split["train"], split["holdout"]
+    strict = ReportConfig(quality_thresholds=QualityThresholds(quality=0.999, utility_gap=0.0))
+    r = evaluate(train, split["other"], holdout=holdout, target="income", config=strict)
+    assert not any(v["passed"] for v in r.quality_verdicts if v["family"] == "fidelity")
+    assert r.sampling["thresholds"]["quality"] == 0.999

@@ -3,9 +3,11 @@
 from .fidelity import independent_baseline, quality_scores, sdmetrics_metadata
 from .privacy import PrivacyThresholds
 from .report import Report, ReportConfig, evaluate
+from .verdicts import QualityThresholds
 
 __all__ = [
     "PrivacyThresholds",
+    "QualityThresholds",
     "Report",
     "ReportConfig",
     "evaluate",

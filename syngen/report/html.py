@@ -236,7 +236,7 @@ def render(report) -> str:
 
 
 def _title(plt, report) -> list[str]:
-    """The title line and the privacy banner."""
+    """The title line and the privacy, fidelity and utility banners."""
     inputs = report.inputs
     parts: list[str] = []
     add = parts.append
@@ -267,6 +267,9 @@ def _title(plt, report) -> list[str]:
             )
             + "</div>"
         )
+    for v in report.quality_verdicts:  # fidelity and utility, beside the privacy banner
+        tone = "pass" if v["passed"] else "fail"
+        add(f"<div class='banner {tone}'>{v['family'].capitalize()}: {_e(v['text'])}</div>")
     for warning in report.warnings:
         add(f"<div class='banner fail'>Warning: {_e(warning)}</div>")
     return parts

@@ -32,6 +32,7 @@ from .features import (
 from .fidelity import association_matrix, coverage, detection, quality_details
 from .privacy import PrivacyThresholds, attribute_inference, privacy
 from .utility import utility
+from .verdicts import QualityThresholds, quality_verdicts
 
 SCHEMA = "syngen-report"
 MIN_HOLDOUT_ROWS = 100
@@ -50,6 +51,7 @@ class ReportConfig:
     series_iterations: int = 1000  # training steps of each GRU of the time-series scores
     series_repeats: int = 3  # discriminative runs averaged (each on its own 80/20 split)
     thresholds: PrivacyThresholds = field(default_factory=PrivacyThresholds)
+    quality_thresholds: QualityThresholds = field(default_factory=QualityThresholds)
 
     def __post_init__(self) -> None:
         for name in (
@@ -84,6 +86,8 @@ class Report:
     privacy: dict | None = None
     # What makes scores less meaningful than they look (a tiny holdout, a column left empty).
     warnings: list[str] = field(default_factory=list)
+    # The fidelity and utility verdicts (``verdicts`` are the privacy ones).
+    quality_verdicts: list[dict] = field(default_factory=list)
 
     @property
     def privacy_passed(self) -> bool | None:
@@ -102,6 +106,7 @@ class Report:
                 "sampling": self.sampling,
                 "scores": self.scores,
                 "verdicts": self.verdicts,
+                "quality_verdicts": self.quality_verdicts,
                 "details": self.details,
                 "differential_privacy": self.privacy,
                 "warnings": self.warnings,
@@ -135,6 +140,7 @@ class Report:
             syngen_version=data["syngen_version"],
             privacy=data.get("differential_privacy"),
             warnings=data.get("warnings", []),
+            quality_verdicts=data.get("quality_verdicts", []),
         )
 
     def to_html(self, path: str | Path) -> None:
@@ -151,7 +157,7 @@ class Report:
         for key, label in _SUMMARY:
             if s.get(key) is not None:
                 lines.append((label, f"{s[key]:.3f}", None))
-        for v in self.verdicts:
+        for v in [*self.quality_verdicts, *self.verdicts]:
             lines.append((v["score"], v["text"], v["passed"]))
         for w in self.warnings:
             lines.append(("warning", f"WARN: {w}", False))
@@ -354,8 +360,10 @@ def evaluate(
                 f"column {column!r} is all null in the synthetic rows (the real rows have "
                 "values): Column Shapes ignores nulls and does not show it"
             )
-    sampling = {k: v for k, v in asdict(config).items() if k != "thresholds"}
-    sampling["thresholds"] = config.thresholds.to_dict()
+    sampling = {
+        k: v for k, v in asdict(config).items() if k not in ("thresholds", "quality_thresholds")
+    }
+    sampling["thresholds"] = {**config.thresholds.to_dict(), **config.quality_thresholds.to_dict()}
     sampling["rows_used"] = rows_used
     return Report(
         scores=scores,
@@ -367,6 +375,7 @@ def evaluate(
         syngen_version=__version__,
         privacy=privacy,
         warnings=warnings,
+        quality_verdicts=quality_verdicts(scores, config.quality_thresholds),
     )
 
 
