@@ -394,15 +394,14 @@ def _parse_time_column(df, column: str):
     type=click.IntRange(min=1),
     default=10_000,
     show_default=True,
-    help="Rows generated per chunk; memory does not grow with -n. The rows depend on the "
-    "seed and on this size: keep both to reproduce a file.",
+    help="Rows (entities, for a time-series model) generated per chunk; memory does not grow "
+    "with -n. The rows depend on the seed and on this size: keep both to reproduce a file.",
 )
 def sample(model, n, output, seed, conditions, batch_size):
     """Generate N rows from MODEL and write them to OUTPUT.
 
     For a time-series model N counts entities (each one several rows), and conditions name
     attribute (static) columns."""
-    from .io import write_table
     from .persistence import load
     from .timeseries import DoppelGANger
 
@@ -410,9 +409,10 @@ def sample(model, n, output, seed, conditions, batch_size):
     try:
         m = load(model)
         if isinstance(m, DoppelGANger):
-            frame = m.sample(n, attributes=conditions or None, seed=seed)
-            write_table(frame, output)
-            done = f"{n:,} entities ({len(frame):,} rows)"
+            rows = m.sample_to(
+                output, n, attributes=conditions or None, seed=seed, batch_size=batch_size
+            )
+            done = f"{n:,} entities ({rows:,} rows)"
         else:
             rows = m.sample_to(
                 output, n, conditions=conditions or None, seed=seed, batch_size=batch_size

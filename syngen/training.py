@@ -9,6 +9,7 @@ centre, and samples from it are steadier and closer to the data (docs/experiment
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -113,8 +114,10 @@ def over_budget(
 class EpochLoop:
     """The epochs of one fit: iterate over it, train, ``record`` the epoch's losses.
 
-    It stops early when another epoch would overrun ``max_seconds`` (``over_budget``), shows a
-    progress bar when ``verbose``, and calls ``on_epoch(epoch, None)`` as each epoch starts and
+    It stops early when another epoch would overrun ``max_seconds`` (``over_budget``: then
+    ``stopped_early`` is True), shows a progress bar when ``verbose`` (of seconds against the
+    budget when there is one, whose end comes long before the epochs' on a busy machine; else
+    of epochs), and calls ``on_epoch(epoch, None)`` as each epoch starts and
     ``on_epoch(epoch, record)`` as it ends (a benchmark's clock, a caller's logging). Every
     record's ``"seconds"`` is the time since ``started``, the start of the fit, in both models.
     """
@@ -135,7 +138,17 @@ class EpochLoop:
         self.on_epoch = on_epoch
         self.clock = clock
         self.history: list[dict] = []
-        self._bar = tqdm(total=epochs, desc="fit", disable=not verbose)
+        self.stopped_early = False
+        if max_seconds is None:
+            self._bar = tqdm(total=epochs, desc="fit", unit="epoch", disable=not verbose)
+        else:
+            self._bar = tqdm(
+                total=round(max_seconds, 1),
+                desc=f"fit (budget {max_seconds:g} s, up to {epochs} epochs)",
+                unit="s",
+                bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s{postfix}",
+                disable=not verbose,
+            )
 
     def __iter__(self) -> Iterator[int]:
         try:
@@ -144,7 +157,14 @@ class EpochLoop:
                 if self.on_epoch is not None:
                     self.on_epoch(epoch + 1, None)
                 yield epoch
-                if self.over_budget(self.max_seconds):
+                if epoch + 1 < self.epochs and self.over_budget(self.max_seconds):
+                    self.stopped_early = True
+                    if not self._bar.disable:
+                        self._bar.write(
+                            f"fit: stopped after {epoch + 1} of {self.epochs} epochs: another "
+                            f"would overrun the time budget of {self.max_seconds:g} s",
+                            file=sys.stderr,
+                        )
                     break
         finally:
             self._bar.close()
@@ -161,9 +181,15 @@ class EpochLoop:
             "seconds": round(self.clock() - self.started, 3),
         }
         self.history.append(record)
-        self._bar.update(1)
-        losses = {k: f"{v:.3f}" for k, v in values.items() if isinstance(v, float)}
-        self._bar.set_postfix(g=losses.get("generator_loss"), d=losses.get("discriminator_loss"))
+        if self.max_seconds is None:
+            self._bar.update(1)
+        else:  # seconds against the budget, the epoch beside them
+            self._bar.n = min(record["seconds"], self._bar.total)
+        shown = {"epoch": record["epoch"]}
+        for key, label in (("generator_loss", "g"), ("discriminator_loss", "d")):
+            if isinstance(values.get(key), float):
+                shown[label] = f"{values[key]:.3f}"
+        self._bar.set_postfix(shown)
         if self.on_epoch is not None:
             self.on_epoch(record["epoch"], record)
         return record

@@ -337,3 +337,17 @@ def test_a_window_that_leaves_one_sequence_is_refused():
     df = pd.DataFrame({"step": np.arange(30), "x": np.arange(30.0)})
     with pytest.raises(ValueError, match="window=20 cuts the series' 30 rows into fewer than two"):
         Sequences.from_long(df, "window", "step", window=20)
+
+
+def test_sampling_streams_entities_in_batches_with_ids_running_on(sines, tmp_path):
+    model = DoppelGANger(epochs=1, seed=0).fit(sines, entity="sensor", time="ts")
+    frames = list(model.iter_samples(25, seed=0, batch_size=10))
+    assert [f["sensor"].nunique() for f in frames] == [10, 10, 5]
+    ids = pd.concat(frames)["sensor"]
+    assert ids.nunique() == 25 and not set(frames[0]["sensor"]) & set(frames[1]["sensor"])
+    rows = model.sample_to(tmp_path / "s.parquet", 25, seed=0, batch_size=10)
+    written = pd.read_parquet(tmp_path / "s.parquet")
+    assert rows == len(written) and written["sensor"].nunique() == 25
+    pdt.assert_frame_equal(written, model.sample(25, seed=0, batch_size=10))
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        model.sample(3, batch_size=0)

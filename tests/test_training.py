@@ -66,3 +66,23 @@ def test_fused_adam_takes_the_steps_of_torch_adam():
     assert (ours.weight - start).abs().min() > 1e-3
     opt.zero_grad()
     assert ours.weight.grad is None
+
+
+def test_a_budgeted_fit_shows_its_budget_and_says_when_it_stopped_early(capsys):
+    """A fake clock: each epoch takes 3 s of a 10 s budget, of 100 epochs asked for."""
+    from syngen.training import EpochLoop
+
+    now = [0.0]
+    loop = EpochLoop(100, started=0.0, max_seconds=10, verbose=True, clock=lambda: now[0])
+    for _ in loop:
+        now[0] += 3.0
+        loop.record(generator_loss=0.5)
+    err = capsys.readouterr().err
+    assert len(loop.history) == 3 and loop.stopped_early
+    assert "budget 10 s, up to 100 epochs" in err
+    assert "stopped after 3 of 100 epochs" in err and "budget of 10 s" in err
+    # Without a budget the bar counts epochs, and a loop that runs out is not "stopped early".
+    plain = EpochLoop(2, started=0.0, max_seconds=None, verbose=True, clock=lambda: now[0])
+    for _ in plain:
+        plain.record(generator_loss=0.5)
+    assert not plain.stopped_early and "2/2" in capsys.readouterr().err

@@ -11,7 +11,7 @@ backwards.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +134,7 @@ class DoppelGANger(Synthesizer):
         n_entities: int,
         attributes: Mapping[str, object] | None = None,
         seed: int | None = None,
+        batch_size: int = _SAMPLE_BATCH,
     ) -> pd.DataFrame:
         """``n_entities`` new entities as a long frame with the columns and dtypes of the data.
 
@@ -143,69 +144,102 @@ class DoppelGANger(Synthesizer):
         keep their learned joint distribution (fixing one column's one-hot would pair it with
         other columns' values it never occurs with).
         """
+        return pd.concat(
+            list(self.iter_samples(n_entities, attributes, seed, batch_size)), ignore_index=True
+        )
+
+    def sample_to(
+        self,
+        path: str | Path,
+        n_entities: int,
+        attributes: Mapping[str, object] | None = None,
+        seed: int | None = None,
+        batch_size: int = _SAMPLE_BATCH,
+    ) -> int:
+        """Stream ``n_entities`` entities to a CSV/Parquet file, ``batch_size`` at a time (memory
+        does not grow with n); the file appears only when done. The rows written."""
+        from ..io import TableWriter
+
+        with TableWriter(path) as writer:
+            for frame in self.iter_samples(n_entities, attributes, seed, batch_size):
+                writer.write(frame)
+        return writer.rows
+
+    def iter_samples(
+        self,
+        n_entities: int,
+        attributes: Mapping[str, object] | None = None,
+        seed: int | None = None,
+        batch_size: int = _SAMPLE_BATCH,
+    ) -> Iterator[pd.DataFrame]:
+        """Long frames of at most ``batch_size`` entities each, ``n_entities`` in all, with
+        entity ids running on across them. The rows depend on the seed and on ``batch_size``."""
         self._check_fitted()
         if isinstance(n_entities, bool) or not isinstance(n_entities, int | np.integer):
             raise ValueError(f"n_entities must be a non-negative integer, got {n_entities!r}")
         if n_entities < 0:
             raise ValueError(f"n_entities must be a non-negative integer, got {n_entities!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         wanted = self._parse_conditions(attributes or {})
         rng = np.random.default_rng(seed)
         gen = torch.Generator(device=self.device_)
         gen.manual_seed(int(rng.integers(2**63)))
         cfg, G = self.config_, self.generator_
-        attr_frames, parts, made, candidates = [], [], 0, 0
+        made = candidates = 0
         G.eval()
         try:
-            with torch.no_grad():
-                while not parts or made < n_entities:  # n_entities=0: one empty batch
-                    b = _SAMPLE_BATCH if wanted else min(_SAMPLE_BATCH, n_entities - made)
+            while made < n_entities or made == candidates == 0:  # n=0: one empty frame
+                b = batch_size if wanted else min(batch_size, n_entities - made)
+                with torch.no_grad():
                     a = G.generate_attributes(b, cfg.gumbel_tau, gen)
                     frame = self._decode_attributes(a, rng)
-                    candidates += b
+                    candidates += max(b, 1)
                     if wanted:
                         keep = rows_matching(frame, wanted)
                         keep[np.flatnonzero(keep)[n_entities - made :]] = False
                         a = a[torch.from_numpy(keep).to(self.device_)]
                         frame = frame[keep].reset_index(drop=True)
                     x, f, lengths = G(a, cfg.gumbel_tau, gen)
-                    attr_frames.append(frame)
-                    parts.append((x.cpu().numpy(), f.cpu().numpy(), lengths.cpu().numpy()))
-                    made += len(frame)
-                    if (
-                        made < n_entities
-                        and wanted
-                        and too_rare(made, candidates, n_entities, 20_000)
-                    ):
-                        raise ValueError(
-                            f"attributes {wanted} are too rare for this model: {made} of "
-                            f"{n_entities} entities matched after {candidates} generated; "
-                            "ask for fewer entities or relax the conditions"
-                        )
+                    part = (x.cpu().numpy(), f.cpu().numpy(), lengths.cpu().numpy())
+                if len(frame) or made == 0 == n_entities:
+                    yield self._to_long(frame, part, rng, offset=made)
+                made += len(frame)
+                if made < n_entities and wanted and too_rare(made, candidates, n_entities, 20_000):
+                    raise ValueError(
+                        f"attributes {wanted} are too rare for this model: {made} of "
+                        f"{n_entities} entities matched after {candidates} generated; "
+                        "ask for fewer entities or relax the conditions"
+                    )
+                if n_entities == 0:
+                    break
         finally:
             G.train()
-        return self._to_long(attr_frames, parts, rng)
 
     def _decode_attributes(self, encoded: torch.Tensor, rng) -> pd.DataFrame:
         if self.attribute_transformer_ is None:
             return pd.DataFrame(index=range(len(encoded)))
         return self.attribute_transformer_.inverse_transform(encoded.cpu().numpy(), rng)
 
-    def _to_long(self, attr_frames, parts, rng: np.random.Generator) -> pd.DataFrame:
+    def _to_long(
+        self, attr_frame: pd.DataFrame, part, rng: np.random.Generator, offset: int = 0
+    ) -> pd.DataFrame:
+        """Generated entities as a long frame; their ids start ``offset`` after the first."""
         schema = self.schema_
         entity, time_col = schema["entity"], schema["time"]
-        additional, features, lengths = (np.concatenate(p) for p in zip(*parts, strict=True))
+        additional, features, lengths = part
         n = len(lengths)
         width = features.shape[1]
         # Time: a start drawn from the real starts, then the median real step.
         starts = _draw_starts(schema["start_quantiles"], schema["step"], n, rng)
         times = starts[:, None] + np.arange(width, dtype="int64")[None, :] * schema["step"]
-        ids = np.arange(schema["entity_start"], schema["entity_start"] + n)
+        first = schema["entity_start"] + offset
+        ids = np.arange(first, first + n)
         entity_dtype = schema["dtypes"][entity]
         if not entity_dtype["dtype"].startswith(("int", "uint", "Int", "UInt")):
             ids = np.array([f"syn-{i}" for i in ids], dtype=object)
             if not entity_dtype["dtype"].startswith("string"):
                 entity_dtype = {"dtype": "object"}
-        attr_frame = pd.concat(attr_frames, ignore_index=True)
         seq = Sequences(
             entity=entity,
             time=time_col,

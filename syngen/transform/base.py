@@ -72,15 +72,16 @@ def stored_number(value, field: str, *, integer: bool = False, low: float | None
     return value
 
 
-def stored_array(values, field: str, *, positive: bool = False) -> np.ndarray:
-    """A non-empty list of finite numbers read from a model file (all > 0 with ``positive``)."""
+def stored_array(values, field: str, *, nonnegative: bool = False) -> np.ndarray:
+    """A non-empty list of finite numbers read from a model file (none below 0 with
+    ``nonnegative``)."""
     if not isinstance(values, list) or not values:
         raise ValueError(f"{field} must be a non-empty list of numbers")
     for v in values:
         stored_number(v, field)
     out = np.asarray(values, dtype="float64")
-    if positive and (out <= 0).any():
-        raise ValueError(f"{field} must hold positive numbers")
+    if nonnegative and (out < 0).any():
+        raise ValueError(f"{field} must not be negative")
     return out
 
 

@@ -175,12 +175,11 @@ class ModeSpecificNormalizer:
     def from_dict(cls, data: dict) -> ModeSpecificNormalizer:
         self = cls()
         self.means_ = stored_array(data["means"], "normalizer means")
-        self.stds_ = stored_array(data["stds"], "normalizer stds", positive=True)
-        self.weights_ = stored_array(data["weights"], "normalizer weights")
+        # A point mode has a std of 0.
+        self.stds_ = stored_array(data["stds"], "normalizer stds", nonnegative=True)
+        self.weights_ = stored_array(data["weights"], "normalizer weights", nonnegative=True)
         if not len(self.means_) == len(self.stds_) == len(self.weights_):
             raise ValueError("normalizer means, stds and weights differ in length")
-        if (self.weights_ < 0).any():
-            raise ValueError("normalizer weights must not be negative")
         self.n_points_ = stored_number(data["n_points"], "n_points", integer=True, low=0)
         if self.n_points_ > len(self.means_):
             raise ValueError(f"n_points {self.n_points_} exceeds the {len(self.means_)} modes")
