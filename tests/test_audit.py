@@ -141,6 +141,7 @@ def test_syngen_audit_writes_its_json_and_page(tmp_path):
     record = json.loads(out.read_text())
     assert record["schema_version"] == 1 and record["claimed_epsilon"] is None
     assert record["lower_bound"] > 0 and record["canaries"] == 20
+    assert record["finding"] == "leaks" and len(record["members"]) == record["included"]
     page = (tmp_path / "audit.html").read_text()
     assert "data:image/png;base64" in page and "Privacy audit" in page
 

@@ -62,7 +62,7 @@ class AuditResult:
         return "leaks" if self.lower_bound > 0 else "nothing found"
 
     def to_dict(self) -> dict:
-        return {"schema_version": SCHEMA_VERSION, **asdict(self)}
+        return {"schema_version": SCHEMA_VERSION, **asdict(self), "finding": self.finding}
 
     def to_json(self, path: str | Path) -> None:
         from ..io import atomic_path
