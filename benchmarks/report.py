@@ -290,7 +290,9 @@ def render_leaderboard(results: dict, title: str) -> str:
         f"seed {st['seed']} (fit seeds seed + repeat); threads {st.get('threads') or 'default'}"
         f"; every fit in its own process",
         f"- Machine: {mc['platform']}, {mc['cpu_count']} cores; Python {mc['python']}; "
-        f"{versions}; peers: {', '.join(f'{k} in {v}' for k, v in st['interpreters'].items())}",
+        f"{versions}; peers: "
+        + (", ".join(f"{k} in {v}" for k, v in st["interpreters"].items())
+           or "in the bench's own interpreter (noxfile.py's bench session installs them)"),
         f"- The leaderboard page with its scatters: "
         f"[leaderboard.html](../bench-results/{results['folder']}/leaderboard.html); each "
         f"cell's own report page (`cells/*/report.html`, half a megabyte each) is written by "
