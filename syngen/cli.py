@@ -989,7 +989,7 @@ def demo(output_dir, max_seconds, seed):
             f"  {name:22s} {s['quality']:8.3f} {s['column_shapes']:8.3f} "
             f"{s['column_pair_trends']:8.3f}"
         )
-    click.echo(f"\nprivacy against the held-out rows (full report: {out / 'report.html'}):")
+    click.echo(f"\nverdicts against the held-out rows (full report: {out / 'report.html'}):")
     _echo_summary(full, verdicts_only=True)
     click.echo(
         f"\nwrote {out / 'model.syngen'}, {out / 'synthetic.csv'}, {out / 'scores.json'}, "
