@@ -94,6 +94,21 @@ def _series_options(command):
     return command
 
 
+# Options that fit and audit declare alike (each use makes its own click Option).
+_delta_option = click.option(
+    "--delta",
+    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    default=None,
+    help="With --epsilon: the delta. Default: 1 / (10 x rows).",
+)
+_max_seconds_option = click.option(
+    "--max-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Stop training after this many seconds (at the end of an epoch).",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="syngen")
 def main() -> None:
@@ -144,12 +159,7 @@ def _destination(path, *, inputs=(), option="-o", folder=False) -> None:
     help="Rows the discriminator judges together (PacGAN). Default: 10 from 4,000 rows up, "
     "5 below.",
 )
-@click.option(
-    "--max-seconds",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Stop training after this many seconds (at the end of an epoch).",
-)
+@_max_seconds_option
 @click.option(
     "--metadata",
     type=click.Path(exists=True, dir_okay=False),
@@ -178,12 +188,7 @@ def _destination(path, *, inputs=(), option="-o", folder=False) -> None:
     help="Tabular: train under differential privacy with this epsilon for each row, the "
     "whole pipeline (preprocessing included) covered.",
 )
-@click.option(
-    "--delta",
-    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
-    default=None,
-    help="With --epsilon: the delta. Default: 1 / (10 x rows).",
-)
+@_delta_option
 @click.option(
     "--preprocessing-share",
     type=click.FloatRange(min=0, max=1, max_open=True),
@@ -794,12 +799,7 @@ def bench(
     help="Audit a DP fit with this epsilon (as `syngen fit --epsilon`); without it, the "
     "ordinary fit, which makes no DP claim.",
 )
-@click.option(
-    "--delta",
-    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
-    default=None,
-    help="With --epsilon: the delta. Default: 1 / (10 x rows).",
-)
+@_delta_option
 @click.option(
     "--canaries",
     type=click.IntRange(min=10),
@@ -820,12 +820,7 @@ def bench(
     default=None,
     help="Training epochs, as for `syngen fit`. Default: fit's.",
 )
-@click.option(
-    "--max-seconds",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Stop training after this many seconds (at the end of an epoch).",
-)
+@_max_seconds_option
 @click.option(
     "--metadata",
     type=click.Path(exists=True, dir_okay=False),
