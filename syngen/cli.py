@@ -185,8 +185,8 @@ def _destination(path, *, inputs=(), option="-o", folder=False) -> None:
     "--epsilon",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    help="Tabular: train under differential privacy with this epsilon for each row, the "
-    "whole pipeline (preprocessing included) covered.",
+    help="Train under differential privacy with this epsilon for each row (timeseries: each "
+    "entity, with all its rows), the whole pipeline (preprocessing included) covered.",
 )
 @_delta_option
 @click.option(
@@ -255,7 +255,6 @@ def fit(
         for flag, value in (
             ("--pac", pac),
             ("--no-derive", no_derive or None),
-            ("--epsilon", epsilon),
         ):
             if value is not None:
                 raise click.UsageError(f"{flag} applies to --kind tabular only")
@@ -293,7 +292,10 @@ def fit(
 
             entity_col = entity_col or "window"
             df = _parse_time_column(df, time_col)
-            model = DoppelGANger(**common).fit(
+            options = {}
+            if epsilon is not None:
+                options = {"dp": _dp_config(epsilon, delta, preprocessing_share, metadata)}
+            model = DoppelGANger(**options, **common).fit(
                 df,
                 entity=entity_col,
                 time=time_col,

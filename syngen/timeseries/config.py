@@ -6,6 +6,11 @@ import math
 from dataclasses import dataclass, replace
 
 from ..estimator import ModelConfig
+from ..privacy.config import DPConfig
+
+EPOCHS, BATCH_SIZE = 400, 100
+# Under DP: fewer, smaller steps (the noise grows slowly with their number; docs/experiments.md).
+DP_EPOCHS = 50
 
 
 @dataclass
@@ -26,10 +31,15 @@ class TimeSeriesConfig(ModelConfig):
     ``ema_decay``: the generator kept at the end is the exponential moving average of its
     weights over training, with this decay per step (~1,000 steps' memory; see ``syngen.training``).
     0 keeps the last step's weights.
+
+    ``dp``: train under entity-level differential privacy (``DPConfig``; the privacy unit is an
+    entity with all its rows): ``syngen.timeseries.private_fit``. Both critics then have
+    ``dp.critic_dims`` and both networks learn at ``dp.learning_rate``; ``dp.refine_share``
+    does not apply.
     """
 
-    epochs: int = 400
-    batch_size: int = 100
+    epochs: int | None = None
+    batch_size: int | None = None
     sample_len: int | None = None
     attribute_noise_dim: int = 10
     feature_noise_dim: int = 10
@@ -51,6 +61,7 @@ class TimeSeriesConfig(ModelConfig):
     device: str = "auto"
     seed: int | None = None
     verbose: bool = False
+    dp: DPConfig | None = None
 
     def __post_init__(self) -> None:
         for name in ("attribute_dims", "discriminator_dims", "aux_discriminator_dims"):
@@ -65,6 +76,8 @@ class TimeSeriesConfig(ModelConfig):
             "max_modes",
         ):
             value = getattr(self, name)
+            if value is None and name in ("epochs", "batch_size"):
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.sample_len is not None and (
@@ -80,12 +93,31 @@ class TimeSeriesConfig(ModelConfig):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
         self._check_common()
+        if isinstance(self.dp, dict):  # as the model file holds it
+            self.dp = DPConfig(**self.dp)
+        if self.dp is not None and not isinstance(self.dp, DPConfig):
+            raise TypeError(f"dp must be a DPConfig, got {type(self.dp).__name__}")
+        if self.dp is not None and self.dp.refine_share:
+            raise ValueError("dp.refine_share applies to TabularGAN only; leave it 0")
 
     def resolved(self, n_sequences: int, max_len: int) -> TimeSeriesConfig:
-        """A copy with ``sample_len`` and ``batch_size`` fitted to the data."""
+        """A copy with ``sample_len``, ``epochs`` and ``batch_size`` fitted to the data."""
         sample_len = self.sample_len or max(1, math.ceil(max_len / 50))
+        epochs, batch = self.epochs or EPOCHS, self.batch_size or BATCH_SIZE
+        private = {}
+        if self.dp is not None:
+            epochs = self.epochs or DP_EPOCHS
+            batch = self.batch_size or max(8, min(100, n_sequences // 10))
+            private = {
+                "discriminator_dims": self.dp.critic_dims,
+                "aux_discriminator_dims": self.dp.critic_dims,
+                "generator_lr": self.dp.learning_rate,
+                "discriminator_lr": self.dp.learning_rate,
+            }
         return replace(
             self,
             sample_len=min(sample_len, max_len),
-            batch_size=min(self.batch_size, n_sequences),
+            epochs=epochs,
+            batch_size=min(batch, n_sequences),
+            **private,
         )

@@ -20,12 +20,14 @@ import torch
 
 from ..conditions import parse_conditions, rows_matching, too_rare
 from ..estimator import Synthesizer
-from ..metadata import Metadata, validated_metadata
+from ..metadata import Metadata, as_metadata, validated_metadata
 from ..persistence import model_kind
+from ..privacy.preprocessing import private_metadata
 from ..transform import TableTransformer
 from .config import TimeSeriesConfig
 from .features import StepFeatureEncoder
 from .networks import SequenceGenerator
+from .private_fit import fit_private
 from .sequences import Sequences
 from .trainer import Trainer
 
@@ -64,10 +66,13 @@ class DoppelGANger(Synthesizer):
         ``on_epoch(epoch, record)`` is called as each epoch starts (record None) and ends.
         """
         started = self.clock()
+        if self.config.dp is not None:
+            return self._fit_private(data, entity, time, attributes, window, metadata, on_epoch)
         seq = Sequences.from_long(data, entity, time, attributes, window)
         kinds = validated_metadata(metadata, data).columns
         cfg = self.config.resolved(len(seq.entities), seq.max_len)
         rng = self._begin_fit(cfg)
+        self.privacy_ = None
         with self._seeded(rng):
             self._learn_schema(seq, kinds, rng)
             attr = self._encode_attributes(seq.attributes, rng)
@@ -75,6 +80,23 @@ class DoppelGANger(Synthesizer):
             self._build()
             trainer = Trainer(self.generator_, cfg, (attr, additional, features), rng, self.device_)
             trainer.run(self._epochs(cfg, started, on_epoch))
+        return self
+
+    def _fit_private(self, data, entity, time, attributes, window, metadata, on_epoch):
+        """The fit under ``config.dp``: see ``private_fit``; ``privacy_`` says what it spent.
+        Column kinds come from the dtypes and the metadata, never from the values, and the
+        attributes are the ones named (None: no attributes)."""
+        started = self.clock()
+        kinds = private_metadata(data, None if metadata is None else as_metadata(metadata))
+        seq = Sequences.from_long(data, entity, time, attributes or [], window)
+        if len(seq.entities) < 2:
+            raise ValueError(f"data has {len(seq.entities)} entities; a DP fit needs at least 2")
+        cfg = self.config.resolved(len(seq.entities), seq.max_len)
+        rng = self._begin_fit(cfg)
+        with self._seeded(rng):
+            self.privacy_ = fit_private(
+                self, seq, kinds.columns, cfg, rng, self._epochs(cfg, started, on_epoch), window
+            )
         return self
 
     def _learn_schema(self, seq: Sequences, kinds: dict, rng: np.random.Generator) -> None:
@@ -271,6 +293,7 @@ class DoppelGANger(Synthesizer):
             "schema": self.schema_,
             "attribute_transformer": None if tt is None else tt.to_dict(),
             "features": self.features_.to_dict(),
+            "privacy": self.privacy_,
         }
 
     def _tensors(self) -> dict[str, torch.Tensor]:
@@ -281,6 +304,10 @@ class DoppelGANger(Synthesizer):
         tt = header["attribute_transformer"]
         self.attribute_transformer_ = None if tt is None else TableTransformer.from_dict(tt)
         self.features_ = StepFeatureEncoder.from_dict(header["features"])
+        # Files from before DP for time series have no privacy block: trained without DP.
+        self.privacy_ = header.get("privacy")
+        if self.privacy_ is not None and not isinstance(self.privacy_, dict):
+            raise ValueError(f"privacy must be an object or null, got {self.privacy_!r}")
         self._build()
         self.generator_.load_state_dict(tensors, strict=True)
 

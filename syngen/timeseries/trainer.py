@@ -66,10 +66,11 @@ class Trainer:
         if self.average is not None:
             self.average.copy_to(self.G)
 
-    def generate(self) -> list[torch.Tensor]:
-        """A batch of generated entities: [attributes, additional attributes, features]."""
+    def generate(self, rows: int | None = None) -> list[torch.Tensor]:
+        """``rows`` (default: a batch) generated entities: [attributes, additional attributes,
+        features]."""
         tau = self.cfg.gumbel_tau
-        attributes = self.G.generate_attributes(self.b, tau)
+        attributes = self.G.generate_attributes(self.b if rows is None else rows, tau)
         additional, features, _ = self.G(attributes, tau)
         return [attributes, additional, features]
 
