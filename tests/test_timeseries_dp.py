@@ -104,7 +104,7 @@ def test_a_dp_fit_spends_its_budget_per_entity_and_says_so(dp_series):
     assert max(parts.values()) < p["epsilon"] < sum(parts.values())
     # What the encoders read, released: one histogram per summary column.
     assert sorted(p["paid_columns"]) == sorted(
-        ["group", "<length>", "<start>", "<step>", "value:min", "value:max", "value:null",
+        ["group", "<length>", "<start>", "<step>", "value:min", "value:max", "<nulls>",
          "status:mode"]
     )  # fmt: skip
     assert dp_series.schema_["entity_start"] == 0  # not the largest real id + 1
@@ -217,3 +217,15 @@ def test_the_cli_fits_a_time_series_under_dp(tmp_path):
     assert result.exit_code == 0, result.output
     assert "differential privacy for each entity" in result.output
     assert syngen.load(model).privacy_["unit"] == "entity"
+
+
+def test_nulls_of_many_entities_are_released_as_one_pattern_column():
+    df = _panel(400, seed=5)
+    df.loc[(df["id"] % 3 == 0) & (df["t"] == 2), "value"] = np.nan  # a third of the entities
+    model = DoppelGANger(epochs=1, seed=0, dp=DPConfig(epsilon=5.0))
+    model.fit(df, entity="id", time="t", attributes=["group"])
+    assert "value" in model.features_.nullable_
+    assert "<nulls>" in model.privacy_["paid_columns"]
+    clean = DoppelGANger(epochs=1, seed=0, dp=DPConfig(epsilon=5.0))
+    clean.fit(_panel(400, seed=5), entity="id", time="t", attributes=["group"])
+    assert "value" not in clean.features_.nullable_  # noise alone is no evidence of nulls

@@ -38,7 +38,8 @@ from .config import TimeSeriesConfig
 from .dp_trainer import DPSequenceTrainer
 from .sequences import Sequences, _no_nan_warning
 
-LENGTH, START, STEP = "<length>", "<start>", "<step>"
+LENGTH, START, STEP, NULLS = "<length>", "<start>", "<step>", "<nulls>"
+SEVERAL = "<several>"  # an entity with nulls in two numeric features or more
 # Enough proxy entities for the encoders' quantiles, few enough steps in all to stay small.
 _PROXY_STEPS = 2_000_000
 
@@ -48,7 +49,9 @@ def entity_summary(
 ) -> tuple[pd.DataFrame, dict]:
     """One row per entity -- its attributes, length, start, median step, and per feature its
     minimum, maximum and whether it has nulls (numeric), or its most frequent value
-    (categorical) -- and the summary columns' kinds. Windows of one series all have the
+    (categorical) -- and the summary columns' kinds. Which numeric features have nulls is one
+    column for all of them (``<nulls>``: "", a feature's name, or ``<several>``): one release
+    instead of one per feature. Windows of one series all have the
     window's length (the last one aside, whose length follows from the public number of rows):
     with ``window`` the length is left out, nothing to release."""
     columns = {c: seq.attributes[c].reset_index(drop=True) for c in seq.attributes.columns}
@@ -61,21 +64,27 @@ def entity_summary(
     summary_kinds.update({START: "numerical", STEP: "numerical"})
     width = seq.times.shape[1]
     valid = np.arange(width)[None, :] < seq.lengths[:, None]
+    with_nulls = []
     for name, arr in seq.features.items():
         if kinds[name] in ("numerical", "integer"):
             present = np.where(valid, arr, np.nan)
             with _no_nan_warning():
                 columns[f"{name}:min"] = pd.Series(np.nanmin(present, axis=1))
                 columns[f"{name}:max"] = pd.Series(np.nanmax(present, axis=1))
-            columns[f"{name}:null"] = pd.Series((valid & np.isnan(arr)).any(axis=1))
-            summary_kinds.update(
-                {f"{name}:min": "numerical", f"{name}:max": "numerical", f"{name}:null": "boolean"}
-            )
+            summary_kinds.update({f"{name}:min": "numerical", f"{name}:max": "numerical"})
+            with_nulls.append(np.where((valid & np.isnan(arr)).any(axis=1), name, None))
         else:
             columns[f"{name}:mode"] = pd.Series(
                 [_mode(arr[i, : seq.lengths[i]]) for i in range(len(arr))], dtype=object
             )
             summary_kinds[f"{name}:mode"] = "categorical"
+    if with_nulls:
+        patterns = []
+        for names in zip(*with_nulls, strict=True):
+            held = [n for n in names if n is not None]
+            patterns.append(held[0] if len(held) == 1 else (SEVERAL if held else ""))
+        columns[NULLS] = pd.Series(patterns, dtype=object)
+        summary_kinds[NULLS] = "categorical"
     return pd.DataFrame(columns), summary_kinds
 
 
@@ -105,9 +114,9 @@ def summary_public_domains(seq: Sequences, kinds: dict, dp) -> dict:
             categories[f"{column}:mode"] = values
         else:
             raise ValueError(f"public categories name column {column!r}, not in the data")
-    for name in seq.features:
-        if kinds[name] in ("numerical", "integer"):
-            categories[f"{name}:null"] = [False, True]  # the domain of a flag is no secret
+    numeric = [name for name in seq.features if kinds[name] in ("numerical", "integer")]
+    if numeric:  # the patterns' domain follows from the schema
+        categories[NULLS] = ["", *numeric, SEVERAL]
     return {"public_bounds": bounds, "public_categories": categories}
 
 
@@ -151,7 +160,8 @@ def proxy_sequences(
             lo, hi = np.fmin(a, b), np.fmax(a, b)
             arr = lo[:, None] + rng.random((n, width)) * (hi - lo)[:, None]
             arr[:, 0], arr[rows, last] = lo, hi
-            null = summary[f"{name}:null"].to_numpy(bool, na_value=False) & (lengths >= 3)
+            pattern = summary[NULLS].astype(object).to_numpy()
+            null = ((pattern == name) | (pattern == SEVERAL)) & (lengths >= 3)
             if null.mean() * len(seq.entities) < min_nulls:
                 null[:] = False
             arr[rows[null], rng.integers(1, np.maximum(last[null], 2))] = np.nan
