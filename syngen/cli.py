@@ -327,21 +327,32 @@ def _echo_detected(metadata_path, used) -> None:
         )
 
 
+def _public_block(path) -> dict:
+    """The ``"public": {"bounds": {...}, "categories": {...}}`` block of a metadata file (or
+    a file that is such a block); {} if it has none."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable JSON file ({exc})") from exc
+    public = data.get("public", {}) if isinstance(data, dict) else data
+    if isinstance(data, dict) and "public" not in data and set(data) <= {"bounds", "categories"}:
+        public = data
+    if not isinstance(public, dict) or set(public) - {"bounds", "categories"}:
+        raise ValueError(
+            f'{path}: "public" must be {{"bounds": {{column: [low, high]}}, '
+            '"categories": {column: [values]}}'
+        )
+    return public
+
+
 def _dp_config(epsilon, delta, share, metadata_path):
     """The DPConfig of ``fit --epsilon``, with the public domains of the metadata file's
     ``"public": {"bounds": {...}, "categories": {...}}`` block."""
-    import json
-
     from .privacy.config import DPConfig
 
-    public = {}
-    if metadata_path is not None:
-        public = json.loads(Path(metadata_path).read_text()).get("public", {})
-        if not isinstance(public, dict) or set(public) - {"bounds", "categories"}:
-            raise ValueError(
-                f'{metadata_path}: "public" must be {{"bounds": {{column: [low, high]}}, '
-                '"categories": {column: [values]}}'
-            )
+    public = _public_block(metadata_path) if metadata_path is not None else {}
     options = {} if share is None else {"preprocessing_share": share}
     return DPConfig(
         epsilon=epsilon,
@@ -713,6 +724,15 @@ def _interpreters(ctx, param, values) -> dict:
 )
 @click.option("--entity-col", default=None, help="Time series: the entity column of DATA.")
 @click.option("--time-col", default=None, help="Time series: the time column of DATA.")
+@click.option(
+    "--public",
+    "public_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="JSON file of public domains for the DP models, as `syngen fit --metadata` reads its "
+    '"public" block: {"bounds": {column: [low, high]}, "categories": {column: [values]}} (or '
+    "a metadata file holding such a block). Each table uses the columns it has.",
+)
 def bench(
     data,
     names,
@@ -732,6 +752,7 @@ def bench(
     kind,
     entity_col,
     time_col,
+    public_path,
     output_dir,
 ):
     """Train each candidate generator on each table, score all alike and write a leaderboard:
@@ -754,6 +775,7 @@ def bench(
             interpreters=interpreters,
             report_rows=report_rows,
             series_iterations=series_iterations,
+            public=_public_block(public_path) if public_path else {},
         )
         _destination(output_dir, option="--output-dir", folder=True)
         if kind == "timeseries" and data and (entity_col is None or time_col is None):

@@ -309,5 +309,27 @@ def test_a_time_budget_alone_reaches_the_syngen_models_as_their_max_seconds():
     options = _budget_options({"seconds": 5.0, "epochs": None})
     assert options == {"max_seconds": 5.0}
     model = DoppelGANger(**options)
-    assert model.config.max_seconds == 5.0 and model.config.epochs == 400
+    assert model.config.max_seconds == 5.0
+    assert model.config.resolved(50, 10).epochs == 400  # the default, resolved at fit
     assert _budget_options({"epochs": 3}) == {"epochs": 3}
+
+
+def test_the_dp_series_model_runs_in_a_bench_with_public_domains(tmp_path):
+    path = tmp_path / "walks.parquet"
+    _walks(entities=200).to_parquet(path)
+    table = from_file(path, kind="timeseries", entity="id", time="t")
+    public = {"bounds": {"x": [-20.0, 20.0], "t": [0, 1], "absent": [0, 1]}}
+    config = BenchConfig(epochs=1, report_rows=100, series_iterations=20, threads=1,
+                         models=("doppelganger-dp",), epsilons=(8.0,), public=public)  # fmt: skip
+    results = run_bench([table], tmp_path / "out", config)
+    (cell,) = results["cells"]
+    assert cell["status"] == "done", cell.get("error")
+    own = {"bounds": {"x": [-20.0, 20.0], "t": [0, 1]}}  # the table's own columns
+    assert cell["epsilon"] == 8.0 and cell["key"]["public"] == own
+    spec = json.loads((tmp_path / "out" / "cells" / cell["id"] / "spec.json").read_text())
+    assert spec["public"] == own and spec["attributes"] == ["group"]
+    assert cell["privacy"]["unit"] == "entity" and cell["privacy"]["epsilon"] <= 8.0
+    row = _row(results, "walks", "doppelganger-dp")
+    assert row["mean"]["discriminative"] is not None
+    with pytest.raises(ValueError, match="public must be"):
+        BenchConfig(public={"ranges": {}})

@@ -42,6 +42,7 @@ class Dataset:
     description: str | None = None
     entity: str | None = None  # time series: the entity and time columns
     time: str | None = None
+    attributes: tuple[str, ...] = ()  # time series: the static columns, when the source names them
     rows: int | None = None
     columns: int | None = None
     # Identifiers the manifest marks (role "id"): nothing to learn, and a copy of each would be
@@ -107,6 +108,7 @@ def from_manifest(path: str | Path) -> list[Dataset]:
             description=e.get("description"),
             entity=e.get("entity_id"),
             time=e.get("time_column"),
+            attributes=tuple(e.get("static_columns", ())),
             rows=e.get("n_rows"),
             columns=e.get("n_columns"),
             dropped=tuple(

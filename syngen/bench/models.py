@@ -43,6 +43,8 @@ CANDIDATES = {
                   role="baseline", kinds=("timeseries",)),
         Candidate("doppelganger", "syngen DoppelGANger", budget="seconds",
                   kinds=("timeseries",)),
+        Candidate("doppelganger-dp", "syngen DoppelGANger under entity-level DP-SGD",
+                  budget="seconds", kinds=("timeseries",), private=True),
         Candidate("independent", "each column resampled on its own", role="baseline"),
         Candidate("copula", "Gaussian copula over the columns' empirical marginals",
                   role="baseline"),
@@ -185,13 +187,14 @@ def fit_sample(spec: dict, train: pd.DataFrame, reference: pd.DataFrame) -> tupl
         return lambda: reference.copy(), {}
     if name == "ar1":
         return lambda: ar1_series(train, n, spec["entity"], spec["time"], seed), {}
-    if name == "doppelganger":
+    if name in ("doppelganger", "doppelganger-dp"):
         from ..timeseries import DoppelGANger
 
-        model = DoppelGANger(**_budget_options(spec), seed=seed).fit(
-            train, entity=spec["entity"], time=spec["time"]
+        model = DoppelGANger(**_budget_options(spec), seed=seed, dp=_dp_config(spec)).fit(
+            train, entity=spec["entity"], time=spec["time"], attributes=spec.get("attributes")
         )
-        return lambda: model.sample(n, seed=seed), {"epochs": model.epochs_trained_}
+        info = {"epochs": model.epochs_trained_, "privacy": model.privacy_}
+        return lambda: model.sample(n, seed=seed), info
     if name == "independent":
         from ..report import independent_baseline
 
@@ -199,14 +202,26 @@ def fit_sample(spec: dict, train: pd.DataFrame, reference: pd.DataFrame) -> tupl
     if name == "copula":
         return lambda: gaussian_copula(train, n, seed), {}
     if name in ("syngen", "syngen-dp"):
-        from ..privacy.config import DPConfig
         from ..tabular import TabularGAN
 
-        dp = None if spec.get("epsilon") is None else DPConfig(epsilon=spec["epsilon"])
-        model = TabularGAN(**_budget_options(spec), seed=seed, dp=dp).fit(train)
+        model = TabularGAN(**_budget_options(spec), seed=seed, dp=_dp_config(spec)).fit(train)
         info = {"epochs": model.epochs_trained_, "privacy": model.privacy_}
         return lambda: model.sample(n, seed=seed), info
     raise ValueError(f"the syngen worker does not run {name!r}")
+
+
+def _dp_config(spec: dict):
+    """The cell's DPConfig (None without an epsilon), with the bench's public domains."""
+    if spec.get("epsilon") is None:
+        return None
+    from ..privacy.config import DPConfig
+
+    public = spec.get("public") or {}
+    return DPConfig(
+        epsilon=spec["epsilon"],
+        public_bounds=public.get("bounds", {}),
+        public_categories=public.get("categories", {}),
+    )
 
 
 def _budget_options(spec: dict) -> dict:

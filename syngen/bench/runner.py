@@ -58,6 +58,9 @@ class BenchConfig:
     interpreters: dict = field(default_factory=dict)
     report_rows: int | None = None  # cap the report's sample sizes (quick benches)
     series_iterations: int | None = None  # the time-series scores' GRU steps (report default)
+    # Public domains for the DP models, as a data dictionary states them: {"bounds": {column:
+    # [low, high]}, "categories": {column: [values]}}; a table uses those of its own columns.
+    public: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.models is not None:
@@ -76,6 +79,11 @@ class BenchConfig:
                 raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
         if any(not e > 0 for e in self.epsilons):
             raise ValueError(f"every epsilon must be positive, got {self.epsilons}")
+        if not isinstance(self.public, dict) or set(self.public) - {"bounds", "categories"}:
+            raise ValueError(
+                'public must be {"bounds": {column: [low, high]}, "categories": {column: '
+                f"[values]}}}}, got {self.public!r}"
+            )
 
     def fit_timeout(self) -> float | None:
         if self.timeout is not None:
@@ -230,6 +238,9 @@ def _run_cell(out, cfg, ds, split, content, cand: Candidate, eps, k, label, prog
         "series_iterations": cfg.series_iterations,
         "syngen_version": __version__,
     }
+    public = _public_for(cfg, split.train) if cand.private else {}
+    if public:  # in the key only when given: earlier results keep their cells
+        key["public"] = public
     cell_id = f"{ds.name}-{cand.name}" + (f"-eps{eps:g}" if eps is not None else "")
     cell_id += f"-r{k}-{_digest(key)[:10]}"
     folder = out / "cells" / cell_id
@@ -272,6 +283,27 @@ def _budget(cfg: BenchConfig, cand: Candidate) -> tuple[int | None, float | None
     return cfg.epochs, cfg.time_budget
 
 
+def _public_for(cfg: BenchConfig, train: pd.DataFrame) -> dict:
+    """The bench's public domains of the table's own columns."""
+    out = {
+        part: {c: v for c, v in cfg.public.get(part, {}).items() if c in train.columns}
+        for part in ("bounds", "categories")
+    }
+    return {part: v for part, v in out.items() if v}
+
+
+def _attributes(ds, train: pd.DataFrame) -> list[str] | None:
+    """A series' static columns: the source's, else those constant within every entity of the
+    training rows (the schema a user names; a DP fit does not detect it from the values)."""
+    if ds.kind != "timeseries":
+        return None
+    if ds.attributes:
+        return list(ds.attributes)
+    from ..timeseries.sequences import Sequences
+
+    return list(Sequences.from_long(train, ds.entity, ds.time).attributes.columns)
+
+
 def _fit_in_worker(folder: Path, cfg, ds, split, cand: Candidate, eps, seed) -> dict:
     train_path, reference_path = folder / "train.parquet", folder / "reference.parquet"
     split.train.to_parquet(train_path)
@@ -285,6 +317,8 @@ def _fit_in_worker(folder: Path, cfg, ds, split, cand: Candidate, eps, seed) -> 
         "time": ds.time,
         "seed": seed,
         "epsilon": eps,
+        "public": _public_for(cfg, split.train) if cand.private else {},
+        "attributes": _attributes(ds, split.train),
         **dict(zip(("epochs", "seconds"), _budget(cfg, cand), strict=True)),
         "budget": cand.budget,
         "threads": cfg.threads,
