@@ -8,6 +8,7 @@ import csv
 import glob
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,7 +66,34 @@ def _read_csv(path: Path) -> pd.DataFrame:
             f"{', '.join(map(repr, twice))} appear{'' if len(twice) > 1 else 's'} more than "
             "once; give every column its own name"
         )
-    return pd.read_csv(path, sep=sep, encoding="utf-8-sig")
+    return parse_iso_datetimes(pd.read_csv(path, sep=sep, encoding="utf-8-sig"))
+
+
+# A date, or a date and time, in ISO 8601, with an optional UTC offset or Z.
+_ISO = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+
+
+def parse_iso_datetimes(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns whose every value is an ISO 8601 date or datetime, as datetimes (a CSV has
+    no dtypes). With UTC offsets: one offset is kept as the column's time zone; mixed offsets
+    (a zone's summer time) become UTC. Otherwise each date would be a category of its own."""
+    out = {}
+    for column in df.columns:
+        s = df[column]
+        if s.dtype != object or s.isna().all():
+            continue
+        text = s.dropna()
+        if not text.map(type).eq(str).all() or not text.str.fullmatch(_ISO).all():
+            continue
+        try:
+            with warnings.catch_warnings():  # pandas warns of mixed offsets, or raises
+                warnings.simplefilter("error", FutureWarning)
+                parsed = pd.to_datetime(s, format="ISO8601")
+        except (ValueError, TypeError, FutureWarning):
+            parsed = pd.to_datetime(s, format="ISO8601", utc=True)
+        if pd.api.types.is_datetime64_any_dtype(parsed):
+            out[column] = parsed
+    return df.assign(**out) if out else df
 
 
 def check_destination(

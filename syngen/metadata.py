@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -105,8 +106,9 @@ class Metadata:
                 raise MetadataError(
                     f"column {name!r} is entirely null: drop it, or declare it 'constant'"
                 )
+            _check_modelled_dtype(s)
             if kind in ("numerical", "integer"):
-                if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
+                if not (is_number_column(s) and not pd.api.types.is_bool_dtype(s)):
                     raise MetadataError(
                         f"column {name!r} is declared {kind} but holds {s.dtype} values; "
                         "convert it to numbers or declare it 'categorical'"
@@ -153,6 +155,8 @@ def detect_kind(s: pd.Series) -> str:
         return "boolean"
     if pd.api.types.is_datetime64_any_dtype(s):
         return "datetime"
+    if is_decimal(s):  # exact decimals (Parquet decimal128): amounts, modelled as numbers
+        return "numerical"
     if pd.api.types.is_numeric_dtype(s):
         if pd.api.types.is_integer_dtype(s):
             if n_unique == len(s) >= _MIN_ROWS_FOR_ID and _looks_like_id_name(name):
@@ -179,18 +183,45 @@ def kind_from_dtype(s: pd.Series) -> str:
         return "datetime"
     if pd.api.types.is_integer_dtype(s):
         return "integer"
-    if pd.api.types.is_numeric_dtype(s):
+    if pd.api.types.is_numeric_dtype(s) or is_decimal(s):
         return "numerical"
     return "categorical"
 
 
 def _check_modelled_dtype(s: pd.Series) -> None:
+    name = str(s.name)
     if pd.api.types.is_timedelta64_dtype(s) or pd.api.types.is_complex_dtype(s):
-        name = str(s.name)
         raise MetadataError(
             f"column {name!r} has dtype {s.dtype}, which syngen does not model; convert it "
             f"to numbers first, e.g. df[{name!r}].dt.total_seconds()"
         )
+    if s.dtype != object:
+        return
+    types = set(s.dropna().map(type).unique())
+    if any(issubclass(t, bytes | bytearray | memoryview) for t in types):
+        raise MetadataError(
+            f"column {name!r} holds bytes, which syngen does not model; decode them to text "
+            f"(df[{name!r}].str.decode('utf-8')) or drop the column"
+        )
+    if any(issubclass(t, list | tuple | dict | set | np.ndarray) for t in types):
+        raise MetadataError(
+            f"column {name!r} holds nested values (lists or structs), which syngen does not "
+            "model; flatten them into columns of their own, or drop the column"
+        )
+
+
+def is_decimal(s: pd.Series) -> bool:
+    """Whether ``s`` holds ``decimal.Decimal`` values (and nulls) only, as Parquet's decimal
+    columns read into pandas."""
+    if s.dtype != object:
+        return False
+    nonnull = s.dropna()
+    return len(nonnull) > 0 and bool(nonnull.map(type).eq(Decimal).all())
+
+
+def is_number_column(s: pd.Series) -> bool:
+    """Numbers: a numeric dtype, or decimals."""
+    return pd.api.types.is_numeric_dtype(s) or is_decimal(s)
 
 
 def _looks_like_id_name(name: str) -> bool:

@@ -84,3 +84,29 @@ def test_a_partial_metadata_overrides_its_columns_and_the_rest_are_detected(mixe
     assert {c: k for c, k in meta.columns.items() if c != name} == rest
     with pytest.raises(MetadataError, match="not in the data.*'nope'"):
         validated_metadata({"columns": {"nope": "integer"}}, mixed)
+
+
+def test_bytes_and_nested_columns_are_refused_naming_the_column():
+    n = 20
+    with pytest.raises(MetadataError, match="column 'blob' holds bytes"):
+        Metadata.detect(pd.DataFrame({"blob": [b"ab"] * n, "x": range(n)}))
+    with pytest.raises(MetadataError, match="column 'tags' holds nested values"):
+        Metadata.detect(pd.DataFrame({"tags": [[1, 2]] * n, "x": range(n)}))
+    with pytest.raises(MetadataError, match="column 'tags' holds nested values"):
+        Metadata({"tags": "categorical"}).validate(pd.DataFrame({"tags": [{"a": 1}] * n}))
+
+
+def test_decimal_columns_are_numbers_and_come_back_as_decimals():
+    from decimal import Decimal
+
+    from syngen import TabularGAN
+
+    rng = np.random.default_rng(0)
+    amounts = [Decimal(f"{v:.2f}") for v in rng.normal(100, 10, 200)]
+    df = pd.DataFrame({"amount": amounts, "x": rng.normal(size=200)})
+    assert Metadata.detect(df).columns["amount"] == "numerical"
+    out = TabularGAN(epochs=2, seed=0).fit(df).sample(100, seed=0)
+    assert out["amount"].map(type).eq(Decimal).all()
+    assert (out["amount"].map(lambda d: d.as_tuple().exponent) >= -2).all()  # cents at most
+    values = out["amount"].astype(float)
+    assert values.between(float(min(amounts)), float(max(amounts))).all()

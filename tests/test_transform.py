@@ -190,3 +190,26 @@ def test_a_lookup_that_could_be_chance_is_not_derived():
     large = pd.concat([small] * 20, ignore_index=True)
     derived = TableTransformer(derive_columns=True).fit(large).derived_
     assert list(derived) == ["flag"] and derived["flag"][0] == "code"
+
+
+def test_a_rare_real_value_is_smoothed_never_emitted_verbatim():
+    """A 99%-zeros column whose one non-zero value one row holds: the zeros stay an exact point
+    mode; the lone value becomes a Gaussian around it, and the clip range lets it spread."""
+    from syngen.transform.columns import NumericalTransform
+    from syngen.transform.continuous import MIN_POINT_ROWS
+
+    rng = np.random.default_rng(0)
+    x = np.zeros(300)
+    x[5] = 12345.678
+    t = NumericalTransform().fit(pd.Series(x, name="z"), rng)
+    assert t.normalizer_.n_points_ == 1 and t.normalizer_.means_[0] == 0.0
+    assert t.max_ > 12345.678  # widened: a clip to the real maximum would copy it back
+    n = 20_000
+    modes = np.full(n, 1)
+    out = t.decode([rng.uniform(-1, 1, n).astype("float32"), modes], rng, n)
+    assert not (out == 12345.678).any()
+    assert out.between(9_000, 16_000).all()
+    # Held by MIN_POINT_ROWS rows, the value is common enough to be a point mode again.
+    x[:MIN_POINT_ROWS] = 12345.678
+    t = NumericalTransform().fit(pd.Series(x, name="z"), rng)
+    assert t.normalizer_.n_points_ == 2 and t.max_ == 12345.678

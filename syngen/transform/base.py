@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -97,6 +98,8 @@ def transform_from_dict(data: dict) -> ColumnTransform:
 def dtype_to_json(s: pd.Series) -> dict:
     """The column's dtype, in a form ``restore_dtype`` can rebuild (categories included)."""
     out = {"dtype": str(s.dtype)}
+    if s.dtype == object and len(s.dropna()) and s.dropna().map(type).eq(Decimal).all():
+        out["dtype"] = "decimal"  # numbers back as Decimal values (Parquet decimal128)
     if isinstance(s.dtype, pd.StringDtype):  # str() drops the storage: string[pyarrow]
         out["dtype"] = f"string[{s.dtype.storage}]"
     if isinstance(s.dtype, pd.CategoricalDtype):
@@ -127,6 +130,11 @@ def restore_dtype(values, dtype: dict, name: str, has_nulls: bool | None = None)
         has_nulls = bool(s.isna().any())
     if kind == "object":
         return s.astype(object).where(s.notna(), None) if has_nulls else s.astype(object)
+    if kind == "decimal":
+        x = pd.to_numeric(s, errors="coerce")
+        return pd.Series(
+            [None if pd.isna(v) else Decimal(repr(float(v))) for v in x], name=name, dtype=object
+        )
     if kind in ("bool", "boolean") and has_nulls:
         return s.astype("boolean")
     if kind.startswith("int") and has_nulls:  # a numpy int column cannot hold a null

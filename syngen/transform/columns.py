@@ -38,6 +38,9 @@ class NumericalTransform(ColumnTransform):
         self.decimals_ = 0 if self.integer else _decimals(x)
         self.normalizer_ = ModeSpecificNormalizer(self.max_modes, sample_size=self.sample_size)
         self.normalizer_.fit(x, rng)
+        if self.normalizer_.widened_ is not None:  # a rare value smoothed: let it spread
+            self.min_ = min(self.min_, self.normalizer_.widened_[0])
+            self.max_ = max(self.max_, self.normalizer_.widened_[1])
         self.dtype_ = dtype_to_json(s)
         self.column_ = str(s.name)
         return self

@@ -12,6 +12,12 @@ Adult's capital gains, a price of 9.99), become point modes of zero width: they 
 exactly, where a Gaussian mode would smear them into a cloud that no real row has -- a cloud
 that a detection classifier finds at once, and that blurs what the spike says about other
 columns (on Adult, 98-99% of the rows with a capital gain of 7,000 or more earn >50K).
+
+A value fewer than ``MIN_POINT_ROWS`` rows hold is never a point mode: it would come back
+verbatim, a copy of those few rows' value (the one non-zero amount of a 99%-zeros column).
+When such values are all that is left besides the point modes, they get a Gaussian mode wide
+enough (``RARE_SPREAD`` of their scale) that no sample lands on them, and ``widened_`` is the
+range the caller must let its values reach (a clip to the real range would put them back).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import numpy as np
 from .base import stored_array, stored_number
 
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
+MIN_POINT_ROWS = 5
+RARE_SPREAD = 0.05
 
 
 class ModeSpecificNormalizer:
@@ -64,18 +72,27 @@ class ModeSpecificNormalizer:
         if len(values) > 1:
             spike = counts >= self.spike_ratio * _neighbour_median(counts)
             point |= spike & (share >= self.spike_share)
+        point &= counts >= MIN_POINT_ROWS
         top = np.argsort(-share, kind="stable")
         top = top[point[top]][: self.max_modes - 1]
         points, point_weights = values[top], share[top]
         rest = x[~np.isin(x, points)]
         means, stds, weights = np.zeros(0), np.zeros(0), np.zeros(0)
+        self.widened_ = None
         if len(np.unique(rest)) >= 2:
             k = max(self.max_modes - len(points), self.max_modes // 2)
             means, stds, weights = self._fit_gaussians(rest, k, rng)
             weights = weights * len(rest) / len(x)
-        elif len(rest):
+        elif len(rest) >= MIN_POINT_ROWS or (len(rest) and not len(points)):
+            # One value held by enough rows (or the whole column): a point mode.
             points = np.append(points, rest[0])
             point_weights = np.append(point_weights, len(rest) / len(x))
+        elif len(rest):
+            v = float(rest[0])
+            scale = max(abs(v), float(np.abs(points).max()), 1.0)
+            means, stds = np.array([v]), np.array([RARE_SPREAD * scale])
+            weights = np.array([len(rest) / len(x)])
+            self.widened_ = (v - 4 * stds[0], v + 4 * stds[0])
         order = np.argsort(means)
         self.means_ = np.concatenate([points, means[order]])
         self.stds_ = np.concatenate([np.zeros(len(points)), stds[order]])
