@@ -51,5 +51,20 @@ def bench(session: nox.Session) -> None:
         # 1,000 predictive): a cell's scores in a minute or two rather than ten on two cores.
         "--series-iterations", "300", "--threads", "1", "-o", "bench-results/leaderboard-series",
     )  # fmt: skip
+    # The series under entity-level DP at epsilon 1 and 10 beside the ordinary fit: as a user
+    # gets it (every statistic paid from the budget), then with the domains a codebook states
+    # (benchmarks/series_public.json: feature ranges, speakers, lengths, steps) as public.
+    series_dp = [
+        "syngen", "bench", "bench-results/series-inputs/eu_stock_windows.parquet",
+        "--kind", "timeseries", "--entity-col", "entity", "--time-col", "step",
+        "--manifest", f"{data}/manifest.json", "--dataset", "japanese_vowels",
+        "--epsilon", "1,10", "--time-budget", "120", "--series-iterations", "300",
+        "--threads", "1",
+    ]  # fmt: skip
+    session.run(*series_dp, "--models", "holdout,doppelganger,doppelganger-dp",
+                "-o", "bench-results/leaderboard-series-dp")  # fmt: skip
+    session.run(*series_dp, "--models", "doppelganger-dp", "--public",
+                "benchmarks/series_public.json",
+                "-o", "bench-results/leaderboard-series-dp-public")  # fmt: skip
     # The speed and scale probes, then docs/benchmarks.md from all of bench-results/.
     session.run("python", "benchmarks/run.py", *session.posargs)

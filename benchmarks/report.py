@@ -20,6 +20,9 @@ TITLES = {
 LEADERBOARDS = {
     "leaderboard": "Leaderboard: finance and medical tables",
     "leaderboard-series": "Leaderboard: time series",
+    "leaderboard-series-dp": "Time series under entity-level DP (every statistic paid for)",
+    "leaderboard-series-dp-public": "Time series under entity-level DP, a codebook's domains "
+    "public (benchmarks/series_public.json)",
 }
 
 

@@ -1,5 +1,7 @@
 """Time-series scores order what they should: a real sample < shuffled steps < noise."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -75,7 +77,7 @@ def test_series_page_and_cli(tmp_path, series):
     series["other"].to_html(tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text()
     assert ">Time series<" in page and "discriminative score" in page
-    real = _sines(20, seed=2)  # small: the CLI runs the default 1,000 GRU steps
+    real = _sines(20, seed=2)
     real.to_csv(tmp_path / "real.csv", index=False)
     _shuffle_steps(real).to_csv(tmp_path / "syn.csv", index=False)
     r = CliRunner().invoke(
@@ -90,10 +92,20 @@ def test_series_page_and_cli(tmp_path, series):
             "ts",
             "-o",
             str(tmp_path / "cli.html"),
+            "--json",
+            str(tmp_path / "cli.json"),
+            "--series-iterations",
+            "40",
+            "--sample-rows",
+            "150",
         ],
     )
     assert r.exit_code == 0, r.output
     assert "discriminative" in r.output
+    # The report's time is bounded by the user: fewer GRU steps, run once; fewer rows.
+    sampling = json.loads((tmp_path / "cli.json").read_text())["sampling"]
+    assert sampling["series_iterations"] == 40 and sampling["series_repeats"] == 1
+    assert sampling["quality_rows"] == sampling["detection_rows"] == 150
 
 
 def test_series_inputs_are_checked(series):

@@ -97,16 +97,9 @@ def _digest(obj) -> str:
 
 def _report_config(cfg: BenchConfig, seed: int):
     from ..report import ReportConfig
+    from ..report.report import report_sizes
 
-    sizes = {}
-    if cfg.report_rows is not None:
-        sizes = dict.fromkeys(
-            ("quality_rows", "detection_rows", "privacy_queries", "utility_rows"),
-            cfg.report_rows,
-        )
-    if cfg.series_iterations is not None:
-        sizes.update(series_iterations=cfg.series_iterations, series_repeats=1)
-    return ReportConfig(seed=seed, **sizes)
+    return ReportConfig(seed=seed, **report_sizes(cfg.report_rows, cfg.series_iterations))
 
 
 def machine() -> dict:

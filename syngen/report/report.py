@@ -279,6 +279,19 @@ def _sample(df: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
 
 
 # ---- the report -------------------------------------------------------------------------
+def report_sizes(rows: int | None = None, series_iterations: int | None = None) -> dict:
+    """``ReportConfig`` sample sizes for a quicker, noisier report: every score's rows capped at
+    ``rows``, each time-series GRU trained ``series_iterations`` steps, once (None: the
+    defaults)."""
+    sizes = {}
+    if rows is not None:
+        names = ("quality_rows", "detection_rows", "privacy_queries", "utility_rows")
+        sizes.update(dict.fromkeys(names, rows))
+    if series_iterations is not None:
+        sizes.update(series_iterations=series_iterations, series_repeats=1)
+    return sizes
+
+
 def evaluate(
     real: pd.DataFrame,
     synthetic: pd.DataFrame,
