@@ -848,8 +848,8 @@ def bench(
     "--canaries",
     type=click.IntRange(min=10),
     default=None,
-    help="Canary records planted, each by a fair coin. Default: a quarter of the rows, "
-    "between 100 and 1,000.",
+    help="Canary records (entities, with --kind timeseries) planted, each by a fair coin. "
+    "Default: a quarter of the rows (entities), between 100 and 1,000.",
 )
 @click.option(
     "--confidence",
@@ -875,6 +875,15 @@ def bench(
     "--seed", type=int, default=0, show_default=True, help="Seed of the fit and the canaries."
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--kind",
+    type=click.Choice(["tabular", "timeseries"]),
+    default="tabular",
+    show_default=True,
+    help="tabular: canary rows, TabularGAN. timeseries: canary entities (every row of each), "
+    "DoppelGANger; needs --entity-col and --time-col.",
+)
+@_series_options
 def audit(
     data,
     output,
@@ -888,12 +897,23 @@ def audit(
     metadata,
     seed,
     quiet,
+    kind,
+    entity_col,
+    time_col,
+    attributes,
 ):
-    """Check a privacy claim on the table DATA: plant canary records by coin flips, train once
-    as `syngen fit` would, and turn how well the trained model gives the canaries away into a
-    lower bound on its epsilon (Steinke, Nasr and Jagielski 2023)."""
+    """Check a privacy claim on the table DATA: plant canary records (--kind timeseries: canary
+    entities) by coin flips, train once as `syngen fit` would, and turn how well the trained
+    model gives the canaries away into a lower bound on its epsilon (Steinke, Nasr and
+    Jagielski 2023)."""
     if epsilon is None and delta is not None:
         raise click.UsageError("--delta needs --epsilon")
+    series = {"--entity-col": entity_col, "--time-col": time_col, "--attributes": attributes}
+    if kind == "tabular" and any(v is not None for v in series.values()):
+        given = [name for name, value in series.items() if value is not None]
+        raise click.UsageError(f"{', '.join(given)}: only for --kind timeseries")
+    if kind == "timeseries" and (entity_col is None or time_col is None):
+        raise click.UsageError("--kind timeseries needs --entity-col and --time-col")
     html_path = html_path or str(Path(output).with_suffix(".html"))
     if Path(html_path).resolve() == Path(output).resolve():
         raise click.UsageError("--html and -o name the same file")
@@ -902,6 +922,7 @@ def audit(
     from .auditing import audit as run_audit
     from .io import read_table
     from .tabular import TabularGAN
+    from .timeseries import DoppelGANger
 
     try:
         df = read_table(data)
@@ -909,9 +930,21 @@ def audit(
         options = {k: v for k, v in options.items() if v is not None}
         if epsilon is not None:
             options["dp"] = _dp_config(epsilon, delta, None, metadata)
-        model = TabularGAN(seed=seed, verbose=not quiet, **options)
+        where = {}
+        if kind == "timeseries":
+            df = _parse_time_column(df, time_col)
+            model = DoppelGANger(seed=seed, verbose=not quiet, **options)
+            where = {"entity": entity_col, "time": time_col, "attributes": attributes}
+        else:
+            model = TabularGAN(seed=seed, verbose=not quiet, **options)
         result = run_audit(
-            df, model, canaries=canaries, confidence=confidence, metadata=metadata, seed=seed
+            df,
+            model,
+            canaries=canaries,
+            confidence=confidence,
+            metadata=metadata,
+            seed=seed,
+            **where,
         )
         result.to_json(output)
         result.to_html(html_path)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from syngen import TabularGAN
+from syngen import DoppelGANger, TabularGAN
 from syngen.auditing import audit, epsilon_lower_bound, one_run_p_value
 from syngen.auditing.audit import guess_counts
 from syngen.cli import main
@@ -120,8 +120,12 @@ def test_bad_arguments_are_refused_by_name():
     df = _table(100)
     with pytest.raises(ValueError, match="canaries must be an integer of at least 10"):
         audit(df, canaries=5)
-    with pytest.raises(TypeError, match="model must be an unfitted TabularGAN"):
+    with pytest.raises(TypeError, match="model must be an unfitted TabularGAN or DoppelGANger"):
         audit(df, model="ctgan")
+    with pytest.raises(ValueError, match="needs entity= and time="):
+        audit(df, model=DoppelGANger())
+    with pytest.raises(ValueError, match="are for auditing a DoppelGANger"):
+        audit(df, entity="a", time="b")
     with pytest.raises(TypeError, match="data must be a pandas DataFrame"):
         audit(df.to_numpy())
     with pytest.raises(ValueError, match="confidence"):
@@ -161,3 +165,67 @@ def test_syngen_audit_is_the_function_even_with_its_package_imported():
     import syngen.auditing
 
     assert syngen.audit is syngen.auditing.audit and callable(syngen.audit)
+
+
+# ---- time series: canary entities -----------------------------------------------------------
+def _panel(entities: int = 200, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for e in range(entities):
+        group, level = rng.choice(["x", "y", "z"]), rng.normal(10, 3)
+        rows += [(e, t, group, level + np.sin(t / 2) + rng.normal(0, 0.1)) for t in range(8)]
+    return pd.DataFrame(rows, columns=["id", "t", "group", "v"])
+
+
+class _RecordingSeries(DoppelGANger):
+    def fit(self, data, *args, **kwargs):
+        self.seen = data.copy()
+        return super().fit(data, *args, **kwargs)
+
+
+def test_canary_entities_go_in_whole_by_their_coins_and_only_those():
+    df = _panel(120)
+    model = _RecordingSeries(epochs=1, seed=0)
+    result = audit(df, model, entity="id", time="t", attributes=["group"], canaries=30, seed=2)
+    seen = model.seen
+    planted = seen[seen["id"] > df["id"].max()]
+    members = sorted(int(i) - (df["id"].max() + 1) for i in planted["id"].unique())
+    assert members == result.members and 0 < result.included < 30
+    # Every row of a planted entity goes in: lengths as real entities have them.
+    assert set(planted.groupby("id").size()) <= set(df.groupby("id").size())
+    assert planted.groupby("id")["group"].nunique().eq(1).all()  # attributes stay static
+    assert planted["group"].str.startswith("canary-").all()  # a value of its own
+    assert set(df.itertuples(index=False)) <= set(seen.itertuples(index=False))
+    assert result.table["kind"] == "timeseries" and result.table["entities"] == 120
+
+
+def test_a_series_model_without_dp_leaks_and_an_entity_level_dp_one_does_not():
+    df = _panel(300)
+    where = {"entity": "id", "time": "t", "attributes": ["group"]}
+    plain = audit(df, DoppelGANger(epochs=3, seed=0), canaries=60, seed=0, **where)
+    private = audit(
+        df, DoppelGANger(epochs=2, seed=0, dp=DPConfig(epsilon=5)), canaries=60, seed=0, **where
+    )
+    assert plain.finding == "leaks" and plain.best["score"] == "vocabulary"
+    assert plain.lower_bound > 1.0
+    assert private.claimed_epsilon == 5 and private.finding == "consistent"
+    assert private.lower_bound < plain.lower_bound
+    assert not any(private.scores["vocabulary"]["in"])  # no canary's own value released
+    assert set(private.scores) == {"critic", "vocabulary", "distance"}
+
+
+def test_syngen_audit_takes_a_time_series(tmp_path):
+    data = tmp_path / "panel.csv"
+    _panel(120).to_csv(data, index=False)
+    out = tmp_path / "audit.json"
+    base = ["audit", str(data), "--canaries", "20", "--epochs", "1", "--quiet", "-o", str(out)]
+    runner = CliRunner()
+    result = runner.invoke(main, [*base, "--kind", "timeseries", "--entity-col", "id",
+                                  "--time-col", "t", "--attributes", "group"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    record = json.loads(out.read_text())
+    assert record["table"]["kind"] == "timeseries" and record["canaries"] == 20
+    result = runner.invoke(main, [*base, "--entity-col", "id"])
+    assert result.exit_code == 2 and "only for --kind timeseries" in result.output
+    result = runner.invoke(main, [*base, "--kind", "timeseries", "--entity-col", "id"])
+    assert result.exit_code == 2 and "needs --entity-col and --time-col" in result.output

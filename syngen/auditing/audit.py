@@ -1,7 +1,8 @@
-"""audit: the one-run privacy audit of a tabular model on the user's own table -- an empirical
-lower bound on the epsilon of the training run, set beside the epsilon it claims.
+"""audit: the one-run privacy audit of a model on the user's own table or series -- an
+empirical lower bound on the epsilon of the training run, set beside the epsilon it claims.
 
-``m`` canaries (``canaries.make_canaries``) are each put into the training rows by a fair coin;
+``m`` canaries (``canaries.make_canaries``; whole entities for a time-series model,
+``series.make_canary_entities``) are each put into the training data by a fair coin;
 the model is trained once, exactly as configured; every canary is scored from the result
 (``scores``); the highest-scoring canaries are guessed "in" and the lowest "out", and the count
 of right guesses becomes a lower bound with ``bound.epsilon_lower_bound``. Several guess counts
@@ -98,48 +99,56 @@ def audit(
     confidence: float = 0.95,
     metadata: Metadata | Mapping | str | Path | None = None,
     synthetic_rows: int | None = None,
+    entity: str | None = None,
+    time: str | None = None,
+    attributes: list[str] | None = None,
     seed: int | None = 0,
     clock: Callable[[], float] = time.perf_counter,
 ) -> AuditResult:
-    """Audit ``model`` (an unfitted ``TabularGAN`` configured as it would be used, with
-    ``dp=DPConfig(...)`` for a DP claim; default ``TabularGAN()``) on ``data``.
+    """Audit ``model`` (an unfitted ``TabularGAN`` or ``DoppelGANger`` configured as it would
+    be used, with ``dp=DPConfig(...)`` for a DP claim; default ``TabularGAN()``) on ``data``.
 
-    The model is fitted on ``data`` plus the canaries the coins let in: it is the audit's, not
-    a model to release. ``seed`` draws the canaries, the coins and the synthetic rows; the
-    model's own seed is its config's.
+    A ``DoppelGANger`` is audited on the long frame ``data`` with its ``entity`` and ``time``
+    columns (``attributes``: the static columns, detected if None): canaries are whole
+    entities, ``canaries`` and ``synthetic_rows`` count entities. The model is fitted on
+    ``data`` plus the canaries the coins let in: it is the audit's, not a model to release.
+    ``seed`` draws the canaries, the coins and the synthetic rows; the model's own seed is its
+    config's.
     """
     from ..tabular import TabularGAN
+    from ..timeseries import DoppelGANger
 
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     model = TabularGAN() if model is None else model
-    if not isinstance(model, TabularGAN):
+    if not isinstance(model, TabularGAN | DoppelGANger):
         raise TypeError(
-            f"model must be an unfitted TabularGAN, got {type(model).__name__}; the audit of "
-            "time-series models is not built yet"
+            f"model must be an unfitted TabularGAN or DoppelGANger, got {type(model).__name__}"
         )
+    series = isinstance(model, DoppelGANger)
+    if series and (entity is None or time is None):
+        raise ValueError("auditing a DoppelGANger needs entity= and time= (the long frame's)")
+    if not series and (entity, time, attributes) != (None, None, None):
+        raise ValueError("entity, time and attributes are for auditing a DoppelGANger")
     if not 0.5 < confidence < 1:
         raise ValueError(f"confidence must be in (0.5, 1), got {confidence!r}")
-    m = default_canaries(len(data)) if canaries is None else canaries
+    seq = None
+    if series:
+        from ..timeseries.sequences import Sequences
+
+        seq = Sequences.from_long(data, entity, time, attributes)
+    units = len(data) if seq is None else len(seq.entities)
+    m = default_canaries(units) if canaries is None else canaries
     if isinstance(m, bool) or not isinstance(m, int | np.integer) or m < 10:
         raise ValueError(f"canaries must be an integer of at least 10, got {canaries!r}")
     meta = validated_metadata(metadata, data)
     rng = np.random.default_rng(seed)
     started = clock()
-    planted, own = make_canaries(data, meta, m, rng)
-    coins = rng.random(m) < 0.5
-    tie_order = rng.permutation(m)  # how ties in a score are broken: independent of the coins
-    train = pd.concat([data, planted[coins]], ignore_index=True)
-    train = train.iloc[rng.permutation(len(train))].reset_index(drop=True)
-    # The kinds of the real table hold for the canaries; a DP fit reads dtypes alone.
-    model.fit(train, metadata=metadata if model.config.dp is not None else meta)
-    fitted = clock()
-    synthetic = model.sample(synthetic_rows or len(data), seed=int(rng.integers(2**31)))
-    scores = {"critic": critic_scores(model, planted, own)}
-    if own:  # without text columns no canary has a value of its own
-        scores["vocabulary"] = vocabulary_scores(model, planted, own)
-    scores["distance"] = distance_scores(planted, synthetic, data, meta)
-    scored = clock()
+    if series:
+        run = _series_run(model, data, seq, meta, metadata, m, rng, synthetic_rows, clock)
+    else:
+        run = _table_run(model, data, meta, metadata, m, rng, synthetic_rows, clock)
+    coins, tie_order, scores, fitted, scored, table = run
 
     privacy = model.privacy_
     claimed = None if privacy is None else float(privacy["target_epsilon"])
@@ -174,9 +183,65 @@ def audit(
             "epochs_trained": model.epochs_trained_,
             "privacy": privacy,
         },
-        table={"rows": len(data), "columns": data.shape[1], "synthetic_rows": len(synthetic)},
+        table=table,
         seconds={"fit": fitted - started, "score": scored - fitted},
     )
+
+
+def _table_run(model, data, meta, metadata, m, rng, synthetic_rows, clock):
+    """Canary rows in by their coins, one fit, the scores of every canary."""
+    planted, own = make_canaries(data, meta, m, rng)
+    coins = rng.random(m) < 0.5
+    tie_order = rng.permutation(m)  # how ties in a score are broken: independent of the coins
+    train = pd.concat([data, planted[coins]], ignore_index=True)
+    train = train.iloc[rng.permutation(len(train))].reset_index(drop=True)
+    # The kinds of the real table hold for the canaries; a DP fit reads dtypes alone.
+    model.fit(train, metadata=metadata if model.config.dp is not None else meta)
+    fitted = clock()
+    synthetic = model.sample(synthetic_rows or len(data), seed=int(rng.integers(2**31)))
+    scores = {"critic": critic_scores(model, planted, own)}
+    if own:  # without text columns no canary has a value of its own
+        scores["vocabulary"] = vocabulary_scores(model, planted, own)
+    scores["distance"] = distance_scores(planted, synthetic, data, meta)
+    table = {"rows": len(data), "columns": data.shape[1], "synthetic_rows": len(synthetic)}
+    return coins, tie_order, scores, fitted, clock(), table
+
+
+def _series_run(model, data, seq, meta, metadata, m, rng, synthetic_entities, clock):
+    """Canary entities in by their coins, one fit, the scores of every canary entity."""
+    from ..timeseries.sequences import Sequences
+    from . import series
+
+    entity, time, attributes = seq.entity, seq.time, list(seq.attributes.columns)
+    planted, own = series.make_canary_entities(data, seq, meta, m, rng)
+    coins = rng.random(m) < 0.5
+    tie_order = rng.permutation(m)
+    canary_seq = Sequences.from_long(planted, entity, time, attributes)
+    members = set(canary_seq.entities[coins].tolist())
+    train = pd.concat([data, planted[planted[entity].isin(members)]], ignore_index=True)
+    model.fit(
+        train,
+        entity=entity,
+        time=time,
+        attributes=attributes,  # named: a DP fit does not detect them
+        metadata=metadata if model.config.dp is not None else meta,
+    )
+    fitted = clock()
+    n = synthetic_entities or len(seq.entities)
+    synthetic = model.sample(n, seed=int(rng.integers(2**31)))
+    synthetic_seq = Sequences.from_long(synthetic, entity, time, attributes)
+    scores = {"critic": series.critic_scores(model, canary_seq, own)}
+    if own:
+        scores["vocabulary"] = series.vocabulary_scores(model, canary_seq, own)
+    scores["distance"] = series.distance_scores(canary_seq, synthetic_seq, seq)
+    table = {
+        "kind": "timeseries",
+        "entities": len(seq.entities),
+        "rows": len(data),
+        "columns": data.shape[1],
+        "synthetic_entities": n,
+    }
+    return coins, tie_order, scores, fitted, clock(), table
 
 
 def verdict(bound: float, claimed: float | None, confidence: float, m: int) -> str:

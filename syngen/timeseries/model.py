@@ -80,6 +80,7 @@ class DoppelGANger(Synthesizer):
             self._build()
             trainer = Trainer(self.generator_, cfg, (attr, additional, features), rng, self.device_)
             trainer.run(self._epochs(cfg, started, on_epoch))
+            self._critic = trainer.D  # kept for the audit's white-box score; never saved
         return self
 
     def _fit_private(self, data, entity, time, attributes, window, metadata, on_epoch):

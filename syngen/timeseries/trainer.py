@@ -11,6 +11,18 @@ from .config import TimeSeriesConfig
 from .networks import Critic, SequenceGenerator
 
 
+def with_difference(parts: list[torch.Tensor], weight: float) -> list[torch.Tensor]:
+    """The critic's inputs: the parts [attributes, additional attributes, features], and each
+    step's change times ``weight`` (see ``TimeSeriesConfig.difference_weight``; 0: none)."""
+    if not weight:
+        return parts
+    f = parts[2]
+    # Within the sequence only: the drop to the zero padding is no change of the data
+    # (scaled up, it would drown the length in the critic's input).
+    alive = (f[:, 1:, -2] + f[:, 1:, -1])[..., None]
+    return [*parts, weight * (f[:, 1:] - f[:, :-1]) * alive]
+
+
 class Trainer:
     """Trains ``generator`` on the encoded entities ``(attributes, additional, features)``,
     drawing batches from ``rng`` and every other random number from torch's (seeded)
@@ -75,16 +87,7 @@ class Trainer:
         return [attributes, additional, features]
 
     def with_difference(self, parts: list[torch.Tensor]) -> list[torch.Tensor]:
-        """The critic's inputs: the parts, and each step's change scaled up (see
-        ``TimeSeriesConfig.difference_weight``)."""
-        diff = self.cfg.difference_weight
-        if not diff:
-            return parts
-        f = parts[2]
-        # Within the sequence only: the drop to the zero padding is no change of the data
-        # (scaled up, it would drown the length in the critic's input).
-        alive = (f[:, 1:, -2] + f[:, 1:, -1])[..., None]
-        return [*parts, diff * (f[:, 1:] - f[:, :-1]) * alive]
+        return with_difference(parts, self.cfg.difference_weight)
 
     def score(self, parts: list[torch.Tensor]) -> torch.Tensor:
         """The critics' mean score: the main critic plus ``aux_weight`` times the auxiliary
