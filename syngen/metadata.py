@@ -118,6 +118,7 @@ class Metadata:
                     raise MetadataError(
                         f"column {name!r} holds inf/-inf; replace them with null or finite values"
                     )
+                _check_exact_integers(nonnull, name)
             elif kind == "datetime":
                 if not pd.api.types.is_datetime64_any_dtype(s):
                     raise MetadataError(
@@ -207,6 +208,24 @@ def _check_modelled_dtype(s: pd.Series) -> None:
         raise MetadataError(
             f"column {name!r} holds nested values (lists or structs), which syngen does not "
             "model; flatten them into columns of their own, or drop the column"
+        )
+
+
+# Integers above this in magnitude are not all exact in float64, the models' number type.
+_EXACT_INTEGERS = 2**53
+
+
+def _check_exact_integers(nonnull: pd.Series, name: str) -> None:
+    """Refuse an integer column modelled as a number that float64 cannot hold exactly: its
+    values would come back rounded (or, past 2**63, wrapped around)."""
+    if not pd.api.types.is_integer_dtype(nonnull.dtype) or nonnull.empty:
+        return
+    low, high = int(nonnull.min()), int(nonnull.max())
+    if max(abs(low), abs(high)) > _EXACT_INTEGERS:
+        raise MetadataError(
+            f"column {name!r} holds integers beyond 2**53 (up to {max(abs(low), high)}), which "
+            "a model's numbers cannot hold exactly: declare it 'id' (new values generated) or "
+            "'categorical' (its values kept exactly) in the metadata, or rescale it"
         )
 
 

@@ -110,3 +110,19 @@ def test_decimal_columns_are_numbers_and_come_back_as_decimals():
     assert (out["amount"].map(lambda d: d.as_tuple().exponent) >= -2).all()  # cents at most
     values = out["amount"].astype(float)
     assert values.between(float(min(amounts)), float(max(amounts))).all()
+
+
+def test_integers_beyond_float64s_exact_range_are_refused_unless_declared_categorical():
+    from syngen import TabularGAN
+
+    rng = np.random.default_rng(0)
+    big = rng.integers(2**60, 2**62, 200, dtype=np.int64)
+    df = pd.DataFrame({"account": big % 7 + 2**60, "x": rng.normal(size=200)})
+    with pytest.raises(MetadataError, match=r"column 'account' holds integers beyond 2\*\*53"):
+        TabularGAN(epochs=1).fit(df)
+    # Declared categorical, its values are kept exactly; unsigned ints keep their dtype.
+    df["count"] = rng.integers(0, 100, 200).astype("uint64")
+    model = TabularGAN(epochs=1, seed=0).fit(df, metadata={"account": "categorical"})
+    out = model.sample(200, seed=0)
+    assert out["account"].dtype == np.int64 and out["account"].isin(df["account"]).all()
+    assert out["count"].dtype == np.uint64
