@@ -4,6 +4,7 @@ the API, prints."""
 from __future__ import annotations
 
 import math
+import os
 import signal
 import sys
 from pathlib import Path
@@ -395,11 +396,26 @@ def _parse_time_column(df, column: str):
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False),
-    callback=_table_path,
-    help="Output table, .csv or .parquet (written in chunks).",
+    type=click.Path(),
+    help="Output table, .csv or .parquet (written in chunks); with --shards, a folder.",
 )
 @click.option("--seed", type=int, default=None, help="Seed for reproducible rows.")
+@click.option(
+    "--shards",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Write a Parquet dataset folder of this many parts (part-00000.parquet ...), each "
+    "drawn with its own seed spawned from --seed; _manifest.json is written last, once "
+    "every part is there. Under torchrun each rank writes the parts i with i % WORLD_SIZE == RANK.",
+)
+@click.option(
+    "--shard",
+    "only_shard",
+    type=click.IntRange(min=0),
+    default=None,
+    help="With --shards and --seed: write only this part (0-based), for a scheduler's task; "
+    "the run that completes the folder writes its manifest.",
+)
 @click.option(
     "-c",
     "--condition",
@@ -417,7 +433,7 @@ def _parse_time_column(df, column: str):
     help="Rows (entities, for a time-series model) generated per chunk; memory does not grow "
     "with -n. The rows depend on the seed and on this size: keep both to reproduce a file.",
 )
-def sample(model, n, output, seed, conditions, batch_size):
+def sample(model, n, output, seed, shards, only_shard, conditions, batch_size):
     """Generate N rows from MODEL and write them to OUTPUT.
 
     For a time-series model N counts entities (each one several rows), and conditions name
@@ -425,6 +441,11 @@ def sample(model, n, output, seed, conditions, batch_size):
     from .persistence import load
     from .timeseries import DoppelGANger
 
+    if shards is not None:
+        return _sample_shards(model, n, output, seed, shards, only_shard, conditions, batch_size)
+    if only_shard is not None:
+        raise click.UsageError("--shard needs --shards")
+    _table_path(None, None, output)
     _destination(output, inputs=(model,))
     try:
         m = load(model)
@@ -444,6 +465,39 @@ def sample(model, n, output, seed, conditions, batch_size):
     if getattr(m, "privacy_", None) is not None:
         for line in describe(m.privacy_):
             click.echo(line)
+
+
+def _sample_shards(model, n, output, seed, shards, only_shard, conditions, batch_size):
+    """`syngen sample --shards K`: a Parquet dataset folder (``syngen.shards``)."""
+    from .persistence import load
+    from .shards import ShardPlan, new_seed, rank_shards, write_shards
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if seed is None and (only_shard is not None or world > 1):
+        raise click.UsageError(
+            "--shard (and torchrun) need --seed: every part's seed is spawned from it, so the "
+            "runs writing the parts must share it"
+        )
+    if only_shard is not None and only_shard >= shards:
+        raise click.UsageError(f"--shard {only_shard} is not one of the {shards} parts (0 to "
+                               f"{shards - 1})")  # fmt: skip
+    _destination(output, inputs=(model,), folder=True)
+    try:
+        m = load(model)
+        plan = ShardPlan(n, shards, new_seed() if seed is None else seed)
+        only = [only_shard] if only_shard is not None else rank_shards(plan)
+        manifest = write_shards(
+            m, plan, output, only=only, conditions=conditions or None, batch_size=batch_size
+        )
+    except (ValueError, TypeError, RuntimeError, FileNotFoundError) as exc:
+        _fail(exc)
+    parts = ", ".join(str(i) for i in only)
+    click.echo(f"wrote part{'s' if len(only) > 1 else ''} {parts} of {shards} to {output}")
+    if manifest is not None:
+        click.echo(
+            f"complete: {manifest['total_rows']:,} rows in {shards} parts (seed {plan.seed}); "
+            f"wrote {Path(output) / '_manifest.json'}"
+        )
 
 
 @main.command()

@@ -156,12 +156,13 @@ class TabularGAN(Synthesizer):
         conditions: Mapping[str, object] | None = None,
         seed: int | None = None,
         batch_size: int = _SAMPLE_BATCH,
+        first_id: int = 0,
     ) -> int:
         """Stream ``n`` rows to a CSV/Parquet file in chunks; the file appears only when done."""
         with TableWriter(path) as writer:
             if n == 0:
                 writer.write(self._empty_frame())
-            for chunk in self.iter_samples(n, conditions, seed, batch_size):
+            for chunk in self.iter_samples(n, conditions, seed, batch_size, first_id):
                 writer.write(chunk)
         return writer.rows
 
@@ -178,8 +179,10 @@ class TabularGAN(Synthesizer):
         conditions: Mapping[str, object] | None = None,
         seed: int | None = None,
         batch_size: int = _SAMPLE_BATCH,
+        first_id: int = 0,
     ) -> Iterator[pd.DataFrame]:
         """Yield frames of at most ``batch_size`` rows, ``n`` in all; memory stays flat in n.
+        Generated id columns count from ``first_id`` (a shard's place: ``syngen.shards``).
 
         Conditions on discrete columns steer the conditional vector (``_condition_classes``);
         every condition is then enforced by rejection: generated rows that miss one are dropped.
@@ -207,7 +210,7 @@ class TabularGAN(Synthesizer):
                     g = np.full(b, classes[0]) if len(classes) == 1 else rng.choice(classes, b, p=p)
                 else:
                     g = self.sampler_.sample_mixture(b, rng)[1]
-                frame = self.transformer_.decode(*source(b, g), rng, offset=candidates)
+                frame = self.transformer_.decode(*source(b, g), rng, offset=first_id + candidates)
                 candidates += b
                 if wanted:
                     frame = frame[rows_matching(frame, wanted)]

@@ -178,13 +178,14 @@ class DoppelGANger(Synthesizer):
         attributes: Mapping[str, object] | None = None,
         seed: int | None = None,
         batch_size: int = _SAMPLE_BATCH,
+        first_id: int = 0,
     ) -> int:
         """Stream ``n_entities`` entities to a CSV/Parquet file, ``batch_size`` at a time (memory
         does not grow with n); the file appears only when done. The rows written."""
         from ..io import TableWriter
 
         with TableWriter(path) as writer:
-            for frame in self.iter_samples(n_entities, attributes, seed, batch_size):
+            for frame in self.iter_samples(n_entities, attributes, seed, batch_size, first_id):
                 writer.write(frame)
         return writer.rows
 
@@ -194,9 +195,11 @@ class DoppelGANger(Synthesizer):
         attributes: Mapping[str, object] | None = None,
         seed: int | None = None,
         batch_size: int = _SAMPLE_BATCH,
+        first_id: int = 0,
     ) -> Iterator[pd.DataFrame]:
         """Long frames of at most ``batch_size`` entities each, ``n_entities`` in all, with
-        entity ids running on across them. The rows depend on the seed and on ``batch_size``."""
+        entity ids running on across them from ``first_id`` after the model's first. The rows
+        depend on the seed and on ``batch_size``."""
         self._check_fitted()
         if isinstance(n_entities, bool) or not isinstance(n_entities, int | np.integer):
             raise ValueError(f"n_entities must be a non-negative integer, got {n_entities!r}")
@@ -226,7 +229,7 @@ class DoppelGANger(Synthesizer):
                     x, f, lengths = G(a, cfg.gumbel_tau, gen)
                     part = (x.cpu().numpy(), f.cpu().numpy(), lengths.cpu().numpy())
                 if len(frame) or made == 0 == n_entities:
-                    yield self._to_long(frame, part, rng, offset=made)
+                    yield self._to_long(frame, part, rng, offset=first_id + made)
                 made += len(frame)
                 if made < n_entities and wanted and too_rare(made, candidates, n_entities, 20_000):
                     raise ValueError(
