@@ -65,7 +65,8 @@ def run(table: str, epsilon: float | None, canaries: int | None, max_seconds: fl
         cpu_count=os.cpu_count(),
         created=time.strftime("%Y-%m-%d %H:%M:%S"),
         command=f"python benchmarks/audit.py --tables {table} --epsilons "
-        f"{'none' if epsilon is None else format(epsilon, 'g')}",
+        f"{'none' if epsilon is None else format(epsilon, 'g')}"
+        + ("" if max_seconds is None else f" --max-seconds {max_seconds:g}"),
     )
     return record
 

@@ -332,6 +332,10 @@ def render_audit(records: list[dict]) -> str:
             f"({r['included']}) | {r['model']['epochs_trained']} | "
             f"{'-' if cpu is None else f'{cpu:.0f}'} | {r['wall_seconds']:.0f} |"
         )
+    commands = sorted({r["command"] for r in records if r.get("command")})
+    lines += ["", "Each row's command (`--max-seconds` caps the fit's training, then the epochs "
+              "column shows where it stopped):", ""]  # fmt: skip
+    lines += [f"- `{c}`" for c in commands]
     return "\n".join([*lines, ""])
 
 
