@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..metadata import as_metadata
-from ..privacy.accountant import PrivacyLedger, TrainingBudget, sgd_noise_for
+from ..privacy.block import plan_training, privacy_block
 from ..privacy.preprocessing import clip_to_domain, private_proxy
 from ..transform import TableTransformer
 from .calibration import calibrate
@@ -28,7 +28,7 @@ def fit_private(model, data: pd.DataFrame, metadata, cfg: TabularConfig, rng, ep
     """Fit ``model`` on ``data`` under ``cfg.dp``; the privacy block of the fit."""
     dp, n = cfg.dp, len(data)
     pre = private_proxy(data, None if metadata is None else as_metadata(metadata), dp, rng)
-    ledger, proxy = pre.ledger, pre.proxy
+    proxy = pre.proxy
     model.transformer_ = TableTransformer(
         pre.metadata,
         max_modes=cfg.max_modes,
@@ -47,38 +47,20 @@ def fit_private(model, data: pd.DataFrame, metadata, cfg: TabularConfig, rng, ep
     cat = [i for i, _ in tt.category_spans()]
     model._build(ConditionSampler.from_codes(proxy_codes[:, cat], model._condition_widths(), False))
 
-    sample_rate = min(1.0, cfg.batch_size / n)
-    steps_per_epoch = max(1, round(1 / sample_rate))
-    planned = cfg.epochs * steps_per_epoch
-    sigma = sgd_noise_for(dp.epsilon, ledger.delta, sample_rate, planned, ledger.releases)
-    budget = TrainingBudget(ledger, sigma, sample_rate, dp.epsilon)
+    budget, steps_per_epoch, planned = plan_training(pre, dp.epsilon, cfg.batch_size, n, cfg.epochs)
     trainer = DPTrainer(model, cfg, encoded, rng, budget, dp.max_grad_norm)
     with output_in_draw_order(model.generator_, model.layout_):
         trainer.run(epochs, steps_per_epoch)
     model._critic = trainer.D  # the audit's white-box score reads it; never saved
     if cfg.calibrate:
         calibrate(model, proxy_codes, rng)  # the proxy's shares: post-processing
-    preprocessing = [r for r in ledger.releases if r.component.startswith("preprocessing")]
-    return {
-        "unit": "row",
-        "epsilon": ledger.epsilon(),
-        "target_epsilon": dp.epsilon,
-        "delta": pre.delta,
-        "delta_split": {"renyi": ledger.delta, "category_selection": pre.delta - ledger.delta},
-        "accountant": "rdp",
-        "mechanism": "DP-SGD on the critic (per-row clipping, Gaussian noise, Poisson sampling) "
+    return privacy_block(
+        unit="row",
+        mechanism="DP-SGD on the critic (per-row clipping, Gaussian noise, Poisson sampling) "
         "and Gaussian histograms, composed in Renyi DP",
-        "noise_multiplier": sigma,
-        "sample_rate": sample_rate,
-        "steps": budget.steps,
-        "planned_steps": planned,
-        "max_grad_norm": dp.max_grad_norm,
-        "preprocessing_noise_multiplier": pre.noise_multiplier,
-        "epsilon_by_component": {
-            "preprocessing": PrivacyLedger.epsilon_of(preprocessing, ledger.delta),
-            "training": ledger.by_component().get("training", 0.0),
-        },
-        "preprocessing_share": dp.preprocessing_share,
-        "public_columns": pre.public_columns,
-        "paid_columns": pre.paid_columns,
-    }
+        dp=dp,
+        pre=pre,
+        budget=budget,
+        planned=planned,
+        public=pre.public_columns,
+    )

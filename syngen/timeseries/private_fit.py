@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..metadata import Metadata
-from ..privacy.accountant import PrivacyLedger, TrainingBudget, sgd_noise_for
+from ..privacy.block import plan_training, privacy_block
 from ..privacy.preprocessing import clip_to_domain, private_proxy
 from .config import TimeSeriesConfig
 from .dp_trainer import DPSequenceTrainer
@@ -281,39 +281,21 @@ def fit_private(
     features, additional = model.features_.encode(real)
     model._build()
 
-    ledger = pre.ledger
-    sample_rate = min(1.0, cfg.batch_size / n)
-    steps_per_epoch = max(1, round(1 / sample_rate))
-    planned = cfg.epochs * steps_per_epoch
-    sigma = sgd_noise_for(dp.epsilon, ledger.delta, sample_rate, planned, ledger.releases)
-    budget = TrainingBudget(ledger, sigma, sample_rate, dp.epsilon)
+    budget, steps_per_epoch, planned = plan_training(pre, dp.epsilon, cfg.batch_size, n, cfg.epochs)
     trainer = DPSequenceTrainer(
         model.generator_, cfg, (attr, additional, features), rng, model.device_, budget
     )
     trainer.run(epochs, steps_per_epoch)
     model._critic = trainer.D  # the audit's white-box score could read it; never saved
-    preprocessing = [r for r in ledger.releases if r.component.startswith("preprocessing")]
-    return {
-        "unit": "entity",
-        "epsilon": ledger.epsilon(),
-        "target_epsilon": dp.epsilon,
-        "delta": pre.delta,
-        "delta_split": {"renyi": ledger.delta, "category_selection": pre.delta - ledger.delta},
-        "accountant": "rdp",
-        "mechanism": "DP-SGD on both critics (per-entity clipping, Gaussian noise, Poisson "
+    return privacy_block(
+        unit="entity",
+        mechanism="DP-SGD on both critics (per-entity clipping, Gaussian noise, Poisson "
         "sampling of entities) and Gaussian histograms of one summary row per entity, composed "
         "in Renyi DP",
-        "noise_multiplier": sigma,
-        "sample_rate": sample_rate,
-        "steps": budget.steps,
-        "planned_steps": planned,
-        "max_grad_norm": dp.max_grad_norm,
-        "preprocessing_noise_multiplier": pre.noise_multiplier,
-        "epsilon_by_component": {
-            "preprocessing": PrivacyLedger.epsilon_of(preprocessing, ledger.delta),
-            "training": ledger.by_component().get("training", 0.0),
-        },
-        "preprocessing_share": dp.preprocessing_share,
-        "public_columns": sorted({*dp.public_bounds, *dp.public_categories}),
-        "paid_columns": pre.paid_columns,  # the summary's columns (entity_summary)
-    }
+        dp=dp,
+        pre=pre,
+        budget=budget,
+        planned=planned,
+        # Named by the data's columns, as given (the summary's columns are paid_columns).
+        public=sorted({*dp.public_bounds, *dp.public_categories}),
+    )
