@@ -229,3 +229,17 @@ def test_nulls_of_many_entities_are_released_as_one_pattern_column():
     clean = DoppelGANger(epochs=1, seed=0, dp=DPConfig(epsilon=5.0))
     clean.fit(_panel(400, seed=5), entity="id", time="t", attributes=["group"])
     assert "value" not in clean.features_.nullable_  # noise alone is no evidence of nulls
+
+
+def test_start_dates_are_released_within_months_not_decades():
+    """Timestamps sit in one quarter decade of the public log grid (decades of calendar time):
+    the start's range is narrowed once more before its histogram."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for e in range(400):
+        start = pd.Timestamp("2021-01-01") + pd.Timedelta(days=int(rng.integers(0, 300)))
+        rows += [(e, start + pd.Timedelta(days=t), rng.normal()) for t in range(6)]
+    df = pd.DataFrame(rows, columns=["id", "day", "v"])
+    model = DoppelGANger(epochs=1, seed=0, dp=DPConfig(epsilon=8.0)).fit(df, "id", "day")
+    starts = pd.to_datetime(np.array(model.schema_["start_quantiles"]))
+    assert starts.min() > pd.Timestamp("2019-12-01") and starts.max() < pd.Timestamp("2022-12-01")

@@ -36,6 +36,9 @@ NUMERIC_KINDS = ("numerical", "integer", "datetime")
 _DECADES = np.arange(-24, 77) / 4.0
 # Equal bins between the bounds (public, or released first).
 _PUBLIC_BINS = 64
+# Datetimes (and columns asked to) narrow the log grid's range this many times more, each an
+# equal-bin histogram over the range so far: a quarter decade of nanosecond ticks is decades.
+_ZOOMS = 2
 # A spurious numeric bin (pure noise over the threshold) shows up in at most this share of
 # columns: a utility choice, with no privacy cost (the grid is public).
 _SPURIOUS = 0.01
@@ -87,9 +90,11 @@ def release_histograms(
     public_categories: dict,
     rng: np.random.Generator,
     skip: set[str] = frozenset(),
+    zoom: set[str] = frozenset(),
 ) -> tuple[list[ColumnHistogram], list[Release]]:
     """One noisy histogram per modelled column (those in ``skip`` apart), and the releases
-    they cost."""
+    they cost. Datetimes and the columns in ``zoom`` narrow their range once more before the
+    histogram (``_numeric_histogram``)."""
     hists, releases = [], []
     for column, kind in metadata.columns.items():
         if kind == "id" or column in skip:  # ids are regenerated, not modelled: nothing read
@@ -97,8 +102,9 @@ def release_histograms(
         s = data[column]
         if kind in NUMERIC_KINDS:
             hist, steps = _numeric_histogram(
-                s, kind, public_bounds.get(column), noise_multiplier, rng
-            )
+                s, kind, public_bounds.get(column), noise_multiplier, rng,
+                zoom=kind == "datetime" or column in zoom,
+            )  # fmt: skip
         else:
             hist = _category_histogram(
                 s, kind, public_categories.get(column), noise_multiplier, delta_threshold, rng
@@ -151,10 +157,12 @@ def _category_histogram(s, kind, public, sigma, delta_threshold, rng) -> ColumnH
     )
 
 
-def _numeric_histogram(s, kind, bounds, sigma, rng) -> tuple[ColumnHistogram, int]:
+def _numeric_histogram(s, kind, bounds, sigma, rng, zoom=False) -> tuple[ColumnHistogram, int]:
     """The column's histogram on equal bins between its bounds, and how many releases it
     took: one with public bounds; two without -- a coarse histogram on a fixed logarithmic grid
-    finds the range, then the equal bins over that range."""
+    finds the range, then the equal bins over that range; ``_ZOOMS`` more with ``zoom``, where
+    equal bins over the range so far narrow it first. A quarter decade of the grid is years of
+    nanosecond timestamps: a datetime's range would otherwise stay that wide."""
     column = str(s.name)
     x = _as_float(s)
     null = np.isnan(x)
@@ -176,12 +184,15 @@ def _numeric_histogram(s, kind, bounds, sigma, rng) -> tuple[ColumnHistogram, in
             )
         lo, hi = float(edges[kept.min()]), float(edges[kept.max() + 1])
         releases = 2
-    # As many equal bins as the noise leaves room for: a bin should hold a few thresholds'
-    # worth of rows (the number of rows is public, as in DP-SGD's sampling rate).
-    bins = _PUBLIC_BINS
-    if sigma > 0:
-        room = len(s) / (3 * _spurious_threshold(sigma, _PUBLIC_BINS))
-        bins = int(np.clip(room, 4, _PUBLIC_BINS))
+        for _ in range(_ZOOMS if zoom else 0):
+            edges = np.linspace(lo, hi, _bins(len(s), sigma) + 1)
+            counts = np.histogram(np.clip(x, lo, hi), edges)[0].astype("float64")
+            noisy = _noisy(counts, sigma, rng)
+            kept = np.flatnonzero(noisy > _spurious_threshold(sigma, len(counts)))
+            if len(kept):
+                lo, hi = float(edges[kept.min()]), float(edges[kept.max() + 1])
+            releases += 1
+    bins = _bins(len(s), sigma)
     edges = np.linspace(lo, hi, bins + 1)
     counts = np.histogram(np.clip(x, lo, hi), edges)[0].astype("float64")
     keys = list(zip(edges[:-1], edges[1:], strict=True))
@@ -206,6 +217,15 @@ def _numeric_histogram(s, kind, bounds, sigma, rng) -> tuple[ColumnHistogram, in
         bounds is not None,
     )
     return hist, releases
+
+
+def _bins(rows: int, sigma: float) -> int:
+    """As many equal bins as the noise leaves room for: a bin should hold a few thresholds'
+    worth of rows (the number of rows is public, as in DP-SGD's sampling rate)."""
+    if sigma <= 0:
+        return _PUBLIC_BINS
+    room = rows / (3 * _spurious_threshold(sigma, _PUBLIC_BINS))
+    return int(np.clip(room, 4, _PUBLIC_BINS))
 
 
 def _spurious_threshold(sigma: float, bins: int) -> float:
@@ -342,13 +362,23 @@ def public_domain(metadata: Metadata, public_bounds: dict, public_categories: di
     }
 
 
-def release_count(metadata: Metadata, public_bounds: dict, skip: set[str] = frozenset()) -> int:
+def release_count(
+    metadata: Metadata,
+    public_bounds: dict,
+    skip: set[str] = frozenset(),
+    zoom: set[str] = frozenset(),
+) -> int:
     """How many Gaussian releases ``release_histograms`` makes (columns in ``skip`` apart):
-    one per column, two for a numeric column without public bounds."""
+    one per column, two for a numeric column without public bounds, ``_ZOOMS`` more for a
+    datetime or a ``zoom`` column without them."""
+
+    def count(column: str, kind: str) -> int:
+        if kind not in NUMERIC_KINDS or column in public_bounds:
+            return 1
+        return 2 + _ZOOMS if kind == "datetime" or column in zoom else 2
+
     return sum(
-        2 if kind in NUMERIC_KINDS and c not in public_bounds else 1
-        for c, kind in metadata.columns.items()
-        if kind != "id" and c not in skip
+        count(c, kind) for c, kind in metadata.columns.items() if kind != "id" and c not in skip
     )
 
 
@@ -378,10 +408,15 @@ class PrivateProxy:
 
 
 def private_proxy(
-    data: pd.DataFrame, metadata: Metadata | None, dp: DPConfig, rng: np.random.Generator
+    data: pd.DataFrame,
+    metadata: Metadata | None,
+    dp: DPConfig,
+    rng: np.random.Generator,
+    zoom: set[str] = frozenset(),
 ) -> PrivateProxy:
     """Release one noisy histogram per column (``dp.preprocessing_share`` of epsilon; none
-    for a column with a public domain when the share is 0) and draw the proxy table."""
+    for a column with a public domain when the share is 0) and draw the proxy table. Numeric
+    columns in ``zoom`` (and datetimes) narrow their range once more (one release more)."""
     meta = private_metadata(data, metadata)
     for column in [*dp.public_bounds, *dp.public_categories]:
         if column not in meta.columns:
@@ -406,7 +441,7 @@ def private_proxy(
     ]
     delta = dp.resolved_delta(len(data))
     ledger = PrivacyLedger(delta / 2 if selected else delta)
-    releases = release_count(meta, dp.public_bounds, skip)
+    releases = release_count(meta, dp.public_bounds, skip, zoom)
     sigma = None
     if releases:
         sigma = gaussian_noise_for(dp.preprocessing_share * dp.epsilon, ledger.delta, releases)
@@ -419,6 +454,7 @@ def private_proxy(
         public_categories=dp.public_categories,
         rng=rng,
         skip=skip,
+        zoom=zoom,
     )
     for release in made:
         ledger.add(release)

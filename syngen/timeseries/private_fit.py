@@ -264,7 +264,8 @@ def fit_private(
     dp, n = cfg.dp, len(seq.entities)
     summary, summary_kinds = entity_summary(seq, kinds, window)
     public = summary_public_domains(seq, kinds, dp)
-    pre = private_proxy(summary, Metadata(summary_kinds), replace(dp, **public), rng)
+    # Start ticks are timestamps: their range narrows once more (as a datetime column's).
+    pre = private_proxy(summary, Metadata(summary_kinds), replace(dp, **public), rng, zoom={START})
     # Nulls of a feature: a noisy count above three noise deviations (post-processing).
     min_nulls = 3 * (pre.noise_multiplier or 0.0)
     proxy = proxy_sequences(pre.proxy, seq, kinds, rng, window, min_nulls)
