@@ -243,3 +243,18 @@ def test_start_dates_are_released_within_months_not_decades():
     model = DoppelGANger(epochs=1, seed=0, dp=DPConfig(epsilon=8.0)).fit(df, "id", "day")
     starts = pd.to_datetime(np.array(model.schema_["start_quantiles"]))
     assert starts.min() > pd.Timestamp("2019-12-01") and starts.max() < pd.Timestamp("2022-12-01")
+
+
+def test_a_zone_aware_daily_series_starts_at_the_zones_midnight():
+    rng = np.random.default_rng(1)
+    rows = []
+    for e in range(300):
+        start = pd.Timestamp("2021-01-04", tz="America/New_York")
+        start += pd.Timedelta(days=int(rng.integers(0, 50)))  # winter: one UTC offset
+        rows += [(e, start + pd.Timedelta(days=t), rng.normal()) for t in range(5)]
+    df = pd.DataFrame(rows, columns=["id", "day", "v"])
+    public = {"day": ("2020-12-01", "2021-04-01")}
+    model = DoppelGANger(epochs=1, seed=0, dp=DPConfig(epsilon=8.0, public_bounds=public))
+    out = model.fit(df, "id", "day").sample(40, seed=0)
+    assert str(out["day"].dt.tz) == "America/New_York"
+    assert (out["day"].dt.hour == 0).all()  # not 19:00, UTC's midnight there

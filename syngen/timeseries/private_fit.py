@@ -250,6 +250,22 @@ def snapped_step(step: float, dtype: dict) -> int:
     return int(round(step))
 
 
+def on_grid(ticks: list[int], step: int, dtype: dict) -> list[int]:
+    """``ticks`` rounded to whole ``step``s: of local wall-clock time for a zone-aware datetime
+    (a day starts at the zone's midnight, not at UTC's), of the ticks otherwise."""
+    if dtype["dtype"] != "datetime" or dtype.get("tz") is None:
+        return [int(round(t / step)) * step for t in ticks]
+    unit = dtype["unit"]
+    utc = pd.Series(np.asarray(ticks, "int64").astype(f"datetime64[{unit}]")).dt.tz_localize("UTC")
+    wall = utc.dt.tz_convert(dtype["tz"]).dt.tz_localize(None).astype("int64")
+    snapped = pd.Series(
+        (np.round(wall / step) * step).astype("int64").astype(f"datetime64[{unit}]")
+    )
+    local = snapped.dt.tz_localize(dtype["tz"], ambiguous="NaT", nonexistent="shift_forward")
+    back = local.dt.tz_convert("UTC").dt.tz_localize(None).astype("int64").to_numpy()
+    return np.where(local.isna(), np.asarray(ticks, "int64"), back).tolist()
+
+
 def fit_private(
     model,
     seq: Sequences,
@@ -270,12 +286,13 @@ def fit_private(
     min_nulls = 3 * (pre.noise_multiplier or 0.0)
     proxy = proxy_sequences(pre.proxy, seq, kinds, rng, window, min_nulls)
     model._learn_schema(proxy, kinds, rng)
-    step = snapped_step(model.schema_["step"], seq.dtypes[seq.time])
+    time_dtype = seq.dtypes[seq.time]
+    step = snapped_step(model.schema_["step"], time_dtype)
     model.schema_.update(
         entity_start=0,  # the largest real id would be read from the data
         step=step,
-        # The proxy's starts lie off the data's grid: back onto the step's (from tick 0).
-        start_quantiles=[int(round(q / step)) * step for q in model.schema_["start_quantiles"]],
+        # The proxy's starts lie off the data's grid: back onto the step's.
+        start_quantiles=on_grid(model.schema_["start_quantiles"], step, time_dtype),
     )
     real = clip_sequences(seq, model)
     attr = model._encode_attributes(real.attributes, rng)
